@@ -1,0 +1,1 @@
+"""Entry points: parse the request or event, call one service, map errors to responses."""

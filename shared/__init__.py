@@ -1,0 +1,1 @@
+"""Code the speaking-coach functions share: configuration, ports, adapters and the domain."""

@@ -1,0 +1,1 @@
+"""Adapters of the ports on real client libraries (Google Cloud, Firebase)."""

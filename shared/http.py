@@ -1,0 +1,310 @@
+"""The HTTP edge shared by every HTTP function: routing, auth, CORS, limits, errors, logs.
+
+An entry point builds one ``Api`` and registers handlers on it::
+
+    api = Api("users")
+
+    @api.route("GET", "/users/me")
+    def get_me(request: ApiRequest) -> UserProfile: ...
+
+The ``Api`` object is the only place that turns errors into responses, so every function
+answers ``{"error": {"code", "message", "details"}}`` with the same stable codes, and an
+unexpected exception becomes a 500 that carries the request id and nothing of the internals.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import flask
+from pydantic import BaseModel, ValidationError
+
+from shared import errors
+from shared.bootstrap import Container, get_container
+from shared.logging import bind, bound_context, get_logger, trace_fields
+from shared.models.identity import Caller
+
+log = get_logger(__name__)
+
+M = TypeVar("M", bound=BaseModel)
+HandlerResult = BaseModel | tuple[int, BaseModel | None] | flask.Response
+Handler = Callable[["ApiRequest"], HandlerResult]
+
+_REQUEST_ID = re.compile(r"[A-Za-z0-9_.:-]{8,128}")
+_SEGMENT = r"[A-Za-z0-9_-]{1,128}"  # ids never contain '.', '/' or '%': no traversal
+_PARAM = re.compile(r"\{([a-z_]+)\}")
+_ALLOWED_HEADERS = "Authorization, Content-Type, Idempotency-Key, X-Request-Id"
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+    "Strict-Transport-Security": "max-age=63072000; includeSubDomains",
+    "Cross-Origin-Resource-Policy": "same-site",
+}
+
+
+@dataclass
+class ApiRequest:
+    """What a handler gets: the verified caller, path parameters and helpers to read the body."""
+
+    raw: flask.Request
+    request_id: str
+    path_params: dict[str, str]
+    container: Container
+    caller: Caller | None
+
+    @property
+    def uid(self) -> str:
+        """The verified uid; handlers of authenticated routes can rely on it."""
+        if self.caller is None:
+            raise errors.Unauthenticated()
+        return self.caller.uid
+
+    def json(self, model: type[M]) -> M:
+        """Parse and validate a JSON body into ``model``; errors name the fields at fault."""
+        settings = self.container.settings
+        content_type = (self.raw.mimetype or "").lower()
+        if content_type != "application/json":
+            raise errors.UnsupportedMediaType(
+                "Send the request body as JSON with 'Content-Type: application/json'."
+            )
+        body = read_body(self.raw, settings.max_json_body_bytes)
+        try:
+            data = json.loads(body.decode("utf-8")) if body else None
+        except (UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise errors.InvalidJson(details={"reason": str(error)[:200]}) from None
+        try:
+            return model.model_validate(data)
+        except ValidationError as error:
+            raise errors.ValidationFailed(details={"fields": _field_errors(error)}) from None
+
+
+def read_body(request: flask.Request, limit: int) -> bytes:
+    """The request body, refusing (before reading it) anything larger than ``limit`` bytes."""
+    declared = request.content_length
+    if declared is not None and declared > limit:
+        raise errors.PayloadTooLarge(
+            f"The request body is {declared} bytes; at most {limit} are accepted here.",
+            details={"limit_bytes": limit},
+        )
+    body = request.stream.read(limit + 1)
+    if len(body) > limit:
+        raise errors.PayloadTooLarge(
+            f"The request body is larger than the {limit} bytes accepted here.",
+            details={"limit_bytes": limit},
+        )
+    return body
+
+
+def _field_errors(error: ValidationError) -> list[dict[str, str]]:
+    return [
+        {
+            "field": ".".join(str(part) for part in problem["loc"]) or "(body)",
+            "problem": problem["msg"],
+        }
+        for problem in error.errors(include_url=False, include_input=False)
+    ]
+
+
+@dataclass(frozen=True)
+class _Route:
+    method: str
+    pattern: re.Pattern[str]
+    template: str
+    handler: Handler
+    authenticated: bool
+    sensitive: bool
+
+
+class Api:
+    """The routes of one HTTP function and the request pipeline around them."""
+
+    def __init__(self, function_name: str):
+        self.function_name = function_name
+        self._routes: list[_Route] = []
+
+    def route(
+        self, method: str, template: str, *, authenticated: bool = True, sensitive: bool = False
+    ) -> Callable[[Handler], Handler]:
+        """Register a handler for ``method`` on ``template`` (``/sessions/{session_id}``).
+
+        ``sensitive`` routes (export, erase, role changes) always check token revocation.
+        """
+
+        def register(handler: Handler) -> Handler:
+            regex = _PARAM.sub(lambda m: f"(?P<{m.group(1)}>{_SEGMENT})", template.rstrip("/"))
+            self._routes.append(
+                _Route(
+                    method.upper(),
+                    re.compile(f"{regex}/?"),
+                    template,
+                    handler,
+                    authenticated,
+                    sensitive,
+                )
+            )
+            return handler
+
+        return register
+
+    @property
+    def templates(self) -> list[tuple[str, str]]:
+        """(method, path template) of every route, for docs and tests."""
+        return [(route.method, route.template) for route in self._routes]
+
+    def __call__(self, request: flask.Request) -> flask.Response:
+        """Serve one request (the functions-framework entry point delegates here)."""
+        started = time.perf_counter()
+        container = get_container()
+        settings = container.settings
+        request_id = _request_id(request)
+        trace = trace_fields(
+            settings.google_cloud_project,
+            request.headers.get("X-Cloud-Trace-Context"),
+            request.headers.get("traceparent"),
+        )
+        with bound_context(function=self.function_name, request_id=request_id, **trace):
+            try:
+                response = self._dispatch(request, request_id, container)
+            except errors.AppError as error:
+                response = _error_response(error)
+                log_method = log.warning if error.http_status >= 500 else log.info
+                log_method("request_failed", error_code=error.code, status=error.http_status)
+            except Exception:  # the one place a 500 is made: log it, hide it
+                log.exception("request_crashed", error_code="internal")
+                response = _error_response(
+                    errors.InternalError(
+                        f"Something went wrong on our side. Quote request id {request_id} "
+                        "if you contact support.",
+                        details={"request_id": request_id},
+                    )
+                )
+            self._finish(request, response, request_id)
+            log.info(
+                "request_served",
+                method=request.method,
+                route=self._route_label(request),
+                status=response.status_code,
+                latency_ms=round((time.perf_counter() - started) * 1000, 1),
+            )
+            return response
+
+    def _dispatch(
+        self, request: flask.Request, request_id: str, container: Container
+    ) -> flask.Response:
+        origin = request.headers.get("Origin")
+        if origin is not None and origin.rstrip("/") not in container.settings.cors_allowed_origins:
+            raise errors.OriginNotAllowed(details={"origin": origin[:200]})
+        path = _api_path(request.path)
+        matched = [(route, route.pattern.fullmatch(path)) for route in self._routes]
+        candidates = [(route, match) for route, match in matched if match]
+        if not candidates:
+            raise errors.NotFound(f"There is no {path[:200]!r} here.")
+        if request.method == "OPTIONS":
+            methods = sorted({route.method for route, _ in candidates} | {"OPTIONS"})
+            return flask.Response(
+                status=204, headers={"Access-Control-Allow-Methods": ", ".join(methods)}
+            )
+        for route, match in candidates:
+            if route.method == request.method or (
+                request.method == "HEAD" and route.method == "GET"
+            ):
+                caller = self._authenticate(request, container, route)
+                api_request = ApiRequest(request, request_id, match.groupdict(), container, caller)
+                return _to_response(route.handler(api_request))
+        allowed = ", ".join(sorted({route.method for route, _ in candidates}))
+        raise errors.MethodNotAllowed(
+            f"{request.method} is not allowed on {path[:200]}; use {allowed}.",
+            details={"allowed": allowed},
+        )
+
+    def _authenticate(
+        self, request: flask.Request, container: Container, route: _Route
+    ) -> Caller | None:
+        if not route.authenticated:
+            return None
+        header = request.headers.get("Authorization")
+        if not header:
+            raise errors.Unauthenticated()
+        scheme, _, token = header.strip().partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise errors.TokenMalformed("The Authorization header must be 'Bearer <ID token>'.")
+        check_revoked = route.sensitive or container.settings.auth_check_revoked
+        caller = container.token_verifier.verify(token.strip(), check_revoked=check_revoked)
+        bind(uid=caller.uid)
+        return caller
+
+    def _finish(self, request: flask.Request, response: flask.Response, request_id: str) -> None:
+        response.headers.update(SECURITY_HEADERS)
+        response.headers["X-Request-Id"] = request_id
+        origin = request.headers.get("Origin")
+        if (
+            origin is not None
+            and origin.rstrip("/") in get_container().settings.cors_allowed_origins
+        ):
+            response.headers["Access-Control-Allow-Origin"] = origin.rstrip("/")
+            response.headers["Access-Control-Allow-Headers"] = _ALLOWED_HEADERS
+            response.headers["Access-Control-Expose-Headers"] = "X-Request-Id, Retry-After"
+            response.headers["Access-Control-Max-Age"] = "3600"
+            response.headers.add("Vary", "Origin")
+
+    def _route_label(self, request: flask.Request) -> str:
+        path = _api_path(request.path)
+        for route in self._routes:
+            if route.pattern.fullmatch(path):
+                return route.template
+        return "(unmatched)"
+
+
+def _api_path(path: str) -> str:
+    """The API path: Firebase Hosting rewrites keep an ``/api`` prefix, which we drop."""
+    if path == "/api" or path.startswith("/api/"):
+        path = path[4:] or "/"
+    return path
+
+
+def _request_id(request: flask.Request) -> str:
+    offered = request.headers.get("X-Request-Id", "")
+    return offered if _REQUEST_ID.fullmatch(offered) else uuid.uuid4().hex
+
+
+def _to_response(result: HandlerResult) -> flask.Response:
+    if isinstance(result, flask.Response):
+        return result
+    status, model = result if isinstance(result, tuple) else (200, result)
+    if model is None:
+        return flask.Response(status=status)
+    return json_response(status, model.model_dump(mode="json"))
+
+
+def json_response(
+    status: int, body: Any, headers: Iterable[tuple[str, str]] = ()
+) -> flask.Response:
+    """A JSON response with the given status."""
+    return flask.Response(
+        json.dumps(body, ensure_ascii=False, separators=(",", ":")),
+        status=status,
+        mimetype="application/json",
+        headers=list(headers),
+    )
+
+
+def _error_response(error: errors.AppError) -> flask.Response:
+    headers: list[tuple[str, str]] = []
+    if isinstance(error, errors.RateLimited):
+        headers.append(("Retry-After", str(error.retry_after_seconds)))
+    if isinstance(error, errors.Unauthenticated):
+        headers.append(
+            ("WWW-Authenticate", f'Bearer error="invalid_token", error_description="{error.code}"')
+        )
+    if isinstance(error, errors.MethodNotAllowed):
+        headers.append(("Allow", str(error.details.get("allowed", ""))))
+    return json_response(error.http_status, error.to_body(), headers)

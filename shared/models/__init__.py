@@ -1,0 +1,1 @@
+"""Pydantic models: API requests and responses, stored documents, events, port payloads."""
