@@ -62,11 +62,11 @@ class ApiRequest:
     caller: Caller | None
 
     @property
-    def uid(self) -> str:
-        """The verified uid; handlers of authenticated routes can rely on it."""
+    def verified_caller(self) -> Caller:
+        """The caller behind the verified token; always present on authenticated routes."""
         if self.caller is None:
             raise errors.Unauthenticated()
-        return self.caller.uid
+        return self.caller
 
     def json(self, model: type[M]) -> M:
         """Parse and validate a JSON body into ``model``; errors name the fields at fault."""
@@ -172,14 +172,15 @@ class Api:
             request.headers.get("traceparent"),
         )
         with bound_context(function=self.function_name, request_id=request_id, **trace):
+            error_code: str | None = None
             try:
                 response = self._dispatch(request, request_id, container)
             except errors.AppError as error:
+                error_code = error.code
                 response = _error_response(error)
-                log_method = log.warning if error.http_status >= 500 else log.info
-                log_method("request_failed", error_code=error.code, status=error.http_status)
-            except Exception:  # the one place a 500 is made: log it, hide it
-                log.exception("request_crashed", error_code="internal")
+            except Exception:  # the one place a 500 is made: log it with its traceback, hide it
+                error_code = errors.InternalError.code
+                log.exception("request_crashed", error_code=error_code)
                 response = _error_response(
                     errors.InternalError(
                         f"Something went wrong on our side. Quote request id {request_id} "
@@ -188,11 +189,13 @@ class Api:
                     )
                 )
             self._finish(request, response, request_id)
-            log.info(
+            # One line per request: the log-based metrics (latency, errors by code) read it.
+            (log.warning if response.status_code >= 500 else log.info)(
                 "request_served",
                 method=request.method,
                 route=self._route_label(request),
                 status=response.status_code,
+                error_code=error_code,
                 latency_ms=round((time.perf_counter() - started) * 1000, 1),
             )
             return response
@@ -211,7 +214,9 @@ class Api:
         if request.method == "OPTIONS":
             methods = sorted({route.method for route, _ in candidates} | {"OPTIONS"})
             return flask.Response(
-                status=204, headers={"Access-Control-Allow-Methods": ", ".join(methods)}
+                status=204,
+                headers={"Access-Control-Allow-Methods": ", ".join(methods)},
+                mimetype="text/plain",
             )
         for route, match in candidates:
             if route.method == request.method or (
