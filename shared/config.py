@@ -243,3 +243,16 @@ def _describe(error: ValidationError) -> str:
 def get_settings() -> Settings:
     """The Settings of this instance, loaded once (at cold start, by the entry points)."""
     return load_settings()
+
+
+def settings_markdown_table() -> str:
+    """The README's configuration table, generated from the fields above (a test keeps the
+    README in step)."""
+    rows = ["| Variable | Default | Meaning |", "| --- | --- | --- |"]
+    for name, field in Settings.model_fields.items():
+        default = field.default
+        if isinstance(default, list):
+            default = ",".join(str(item) for item in default)
+        shown = "(unset)" if default is None else f"`{default}`"
+        rows.append(f"| `{name.upper()}` | {shown} | {field.description or ''} |")
+    return "\n".join(rows)

@@ -150,9 +150,9 @@ class DependencyUnavailable(AppError):
 
 
 def all_error_classes() -> list[type[AppError]]:
-    """Every AppError subclass, for the code registry and its uniqueness test."""
+    """Every concrete error (AppError's subclasses), for the code registry and its tests."""
     found: list[type[AppError]] = []
-    pending: list[type[AppError]] = [AppError]
+    pending: list[type[AppError]] = list(AppError.__subclasses__())
     while pending:
         cls = pending.pop()
         found.append(cls)
