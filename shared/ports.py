@@ -68,10 +68,20 @@ class Query:
     limit: int | None = None
 
 
+class ReadAfterWriteError(RuntimeError):
+    """A transaction read a document after it had written one (a bug in the caller).
+
+    Firestore requires every read of a transaction to come before its first write; both the
+    real store and the fake raise this instead of silently reading stale data.
+    """
+
+
 class Transaction(Protocol):
     """Reads first, then writes; the store retries the whole function on contention."""
 
-    def get(self, path: str) -> Document | None: ...
+    def get(self, path: str) -> Document | None:
+        """Read inside the transaction; raises ReadAfterWriteError after any write."""
+        ...
 
     def create(self, path: str, data: Mapping[str, Any]) -> None:
         """Write a new document; the transaction fails with Conflict if it exists."""
@@ -97,11 +107,17 @@ class DocumentStore(Protocol):
         """Delete the document; deleting a missing document is not an error."""
         ...
 
-    def query(self, query: Query) -> list[Document]: ...
+    def query(self, query: Query) -> list[Document]:
+        """Documents directly in ``query.collection``, with Firestore's semantics: a filter or
+        order on a field skips documents without it; ``!=`` and ``not-in`` never match null;
+        range filters match only values of the filter value's type; results are ordered by
+        the given orders, then the inequality fields, then the document id."""
+        ...
 
     def run_transaction(self, work: Callable[[Transaction], T]) -> T:
         """Run ``work`` atomically; it may run more than once, so it must not have side effects
-        outside the transaction."""
+        outside the transaction. Raises shared.errors.Conflict when a ``create`` meets an
+        existing document, DependencyUnavailable when contention outlasts every attempt."""
         ...
 
     def check(self, timeout_seconds: float) -> None:
@@ -148,7 +164,9 @@ class BlobStore(Protocol):
         """A short-lived V4 signed URL to read (GET) or upload (PUT) one object."""
         ...
 
-    def check(self, bucket: str, timeout_seconds: float) -> None: ...
+    def check(self, bucket: str, timeout_seconds: float) -> None:
+        """Raise DependencyUnavailable unless the bucket exists and answers in time."""
+        ...
 
 
 class EventPublisher(Protocol):
@@ -161,7 +179,9 @@ class EventPublisher(Protocol):
         message id once the service has accepted it."""
         ...
 
-    def check(self, topic: str, timeout_seconds: float) -> None: ...
+    def check(self, topic: str, timeout_seconds: float) -> None:
+        """Raise DependencyUnavailable unless the topic exists and answers in time."""
+        ...
 
 
 class TokenVerifier(Protocol):
