@@ -1,0 +1,1 @@
+"""Benchmarks and evaluations that print numbers (never asserted in tests)."""
