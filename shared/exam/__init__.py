@@ -1,0 +1,1 @@
+"""The examiner: question bank, test plan, examiner policy and follow-up questions."""
