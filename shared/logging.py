@@ -159,14 +159,20 @@ def trace_fields(
 
 @contextmanager
 def bound_context(**fields: Any) -> Iterator[None]:
-    """Bind fields (request id, trace, uid...) to every log line inside the block."""
-    tokens = structlog.contextvars.bind_contextvars(
+    """Bind fields (request id, trace, uid...) to every log line inside the block.
+
+    On exit the context is restored exactly, including fields bound inside the block with
+    ``bind`` (a uid must never leak into the next request served by the same thread).
+    """
+    before = structlog.contextvars.get_contextvars()
+    structlog.contextvars.bind_contextvars(
         **{key: value for key, value in fields.items() if value is not None}
     )
     try:
         yield
     finally:
-        structlog.contextvars.reset_contextvars(**tokens)
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(**before)
 
 
 def bind(**fields: Any) -> None:

@@ -13,6 +13,7 @@ from shared.logging import (
     LABELS_KEY,
     SPAN_KEY,
     TRACE_KEY,
+    bind,
     bound_context,
     configure_logging,
     get_logger,
@@ -104,3 +105,11 @@ def test_w3c_traceparent_is_understood() -> None:
 @pytest.mark.parametrize("garbage", ["", "not-a-trace", "xyz/1;o=1", "../../etc"])
 def test_malformed_trace_headers_give_no_trace(garbage: str) -> None:
     assert trace_fields("proj-1", garbage, garbage) == {}
+
+
+def test_fields_bound_inside_a_request_do_not_leak_into_the_next(log_lines: io.StringIO) -> None:
+    with bound_context(request_id="r-1"):
+        bind(uid="learner-1")
+    get_logger().info("next_request")
+    (line,) = _lines(log_lines)
+    assert LABELS_KEY not in line
