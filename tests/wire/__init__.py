@@ -1,0 +1,1 @@
+"""Local servers that speak the real wire formats of Google services, for contract tests."""
