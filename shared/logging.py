@@ -122,6 +122,9 @@ def configure_logging(level: str = "INFO", stream: Any = None) -> None:
     root = logging.getLogger()
     root.handlers = [handler]
     root.setLevel(max(numeric, logging.WARNING))
+    # google-api-core turns off propagation of the "google" logger unless it has a level of
+    # its own; with one set, its warnings keep flowing into our JSON lines.
+    logging.getLogger("google").setLevel(logging.WARNING)
 
 
 def get_logger(name: str | None = None) -> Any:
