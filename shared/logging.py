@@ -123,8 +123,11 @@ def configure_logging(level: str = "INFO", stream: Any = None) -> None:
     root.handlers = [handler]
     root.setLevel(max(numeric, logging.WARNING))
     # google-api-core turns off propagation of the "google" logger unless it has a level of
-    # its own; with one set, its warnings keep flowing into our JSON lines.
-    logging.getLogger("google").setLevel(logging.WARNING)
+    # its own; with one set, its warnings keep flowing into our JSON lines. If a client was
+    # created before this call (a test process), propagation is already off: turn it back on.
+    google = logging.getLogger("google")
+    google.setLevel(logging.WARNING)
+    google.propagate = True
 
 
 def get_logger(name: str | None = None) -> Any:
