@@ -384,38 +384,39 @@ def test_sigint_stops_every_process_and_data_survives_a_restart(
 def test_a_busy_port_is_named_before_anything_starts(tmp_path: Path) -> None:
     import socket
 
+    from devstack.config import StackError
+
     with socket.socket() as blocker:
         blocker.bind(("127.0.0.1", 0))
         blocker.listen()
         ports = {**free_ports(), "functions": blocker.getsockname()[1]}
         stack = Stack(StackConfig(data_dir=tmp_path, ports=ports, persist=False))
-        from devstack.config import StackError
-
-        with pytest.raises(StackError, match=r"functions port \d+"):
-            stack.start()
-    assert all(service.process is None for service in stack.services.values())
+        try:
+            with pytest.raises(StackError, match=r"functions port \d+"):
+                stack.start()
+            assert all(service.process is None for service in stack.services.values())
+        finally:
+            stack.stop()
 
 
 def test_a_second_stack_on_the_same_data_dir_is_refused(tmp_path: Path) -> None:
     from devstack.config import StackError
     from devstack.state import write_state
 
-    # A live process standing in for the supervisor that wrote stack.json.
-    with subprocess.Popen(["sleep", "60"]) as supervisor:
-        try:
-            cmdline = Path(f"/proc/{supervisor.pid}/cmdline").read_bytes()
-            write_state(tmp_path, {}, {}, {})
-            state = json.loads((tmp_path / "stack.json").read_text())
-            state["supervisor"] = {
-                "pid": supervisor.pid,
-                "cmdline": cmdline.replace(b"\0", b" ").decode().strip(),
-            }
-            (tmp_path / "stack.json").write_text(json.dumps(state))
-            stack = Stack(StackConfig(data_dir=tmp_path, ports=free_ports(), services=("storage",)))
-            with pytest.raises(StackError, match=f"already running.*kill -INT {supervisor.pid}"):
-                stack.start()
-        finally:
-            supervisor.kill()
+    # Our parent process (alive, with a stable command line) plays the supervisor that
+    # wrote stack.json and is still running.
+    supervisor = os.getppid()
+    cmdline = Path(f"/proc/{supervisor}/cmdline").read_bytes().replace(b"\0", b" ")
+    write_state(tmp_path, {}, {}, {})
+    state = json.loads((tmp_path / "stack.json").read_text())
+    state["supervisor"] = {"pid": supervisor, "cmdline": cmdline.decode().strip()}
+    (tmp_path / "stack.json").write_text(json.dumps(state))
+    stack = Stack(StackConfig(data_dir=tmp_path, ports=free_ports(), services=("storage",)))
+    try:
+        with pytest.raises(StackError, match=f"already running.*kill -INT {supervisor}"):
+            stack.start()
+    finally:
+        stack.stop()  # if it did start, it must not outlive the test
 
 
 def test_the_environment_points_at_the_stack(local_stack: Stack) -> None:
