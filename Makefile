@@ -18,7 +18,7 @@ NODE_STAMP := node_modules/.package-lock.json
 ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: help setup prereqs run test unit lint fmt clean-local
+.PHONY: help setup prereqs run test unit lint fmt settings-table clean-local
 
 help:
 	@echo "make run     start the local stack (emulators + every function on :8080); Ctrl-C stops it"
@@ -26,6 +26,7 @@ help:
 	@echo "make unit    unit tests only (no emulators)"
 	@echo "make lint    ruff check, ruff format --check, mypy"
 	@echo "make fmt     fix what ruff can fix and format the code"
+	@echo "make settings-table  regenerate README.md's configuration table from Settings"
 	@echo "make setup   create .venv and install node_modules (done by the targets above)"
 	@echo "make clean-local  delete the local stack's data (.local/)"
 
@@ -73,6 +74,14 @@ test: lint prereqs
 
 unit: $(REQUIREMENTS_STAMP)
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
+
+# README.md's configuration table, between its settings-table markers (a unit test checks it).
+settings-table: $(REQUIREMENTS_STAMP)
+	$(PY) -c 'import pathlib; from shared.config import settings_markdown_table as table; \
+	  readme = pathlib.Path("README.md"); text = readme.read_text(encoding="utf-8"); \
+	  start, end = "<!-- settings-table:start -->", "<!-- settings-table:end -->"; \
+	  head, rest = text.split(start, 1); tail = rest.split(end, 1)[1]; \
+	  readme.write_text(f"{head}{start}\n{table()}\n{end}{tail}", encoding="utf-8")'
 
 clean-local:
 	rm -rf .local
