@@ -130,6 +130,16 @@ def check_python_packages() -> list[Missing]:
     ]
 
 
+def check_speech_engines() -> list[Missing]:
+    """flite voices the examiner in the local stack; espeak-ng makes test speech with chosen
+    phonemes (deliberate mispronunciations)."""
+    return [
+        Missing(f"{binary} (embedded speech)", f"apt-get install -y {package}", (package,))
+        for binary, package in (("flite", "flite"), ("espeak-ng", "espeak-ng"))
+        if shutil.which(binary) is None
+    ]
+
+
 def check_functions_source(repo_root: Path) -> list[Missing]:
     if (repo_root / "functions" / "main.py").is_file():
         return []
@@ -150,7 +160,7 @@ def check(repo_root: Path = REPO_ROOT, services: Iterable[str] = SERVICES) -> li
     if "auth" in services:
         missing += check_node(repo_root)
     if "functions" in services:
-        missing += check_functions_source(repo_root)
+        missing += check_functions_source(repo_root) + check_speech_engines()
     return missing
 
 
