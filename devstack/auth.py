@@ -66,3 +66,24 @@ def _post(
 
 def _raise(response: requests.Response, what: str) -> None:
     raise StackError(f"could not {what}: HTTP {response.status_code} {response.text[:300]}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print an ID token for a test user of the running `make run` stack."""
+    import argparse
+
+    from devstack.config import REPO_ROOT, read_ports
+    from shared.config import LOCAL_PROJECT
+
+    parser = argparse.ArgumentParser(prog="python -m devstack.auth", description=main.__doc__)
+    parser.add_argument("uid", help="the test user's uid, e.g. learner-1")
+    parser.add_argument("--role", choices=("student", "teacher", "admin"), default="student")
+    args = parser.parse_args(argv)
+    host, ports = read_ports(REPO_ROOT / "firebase.json")  # the ports `make run` uses
+    auth_url = f"http://{host}:{ports['auth']}"
+    print(mint_token(auth_url, LOCAL_PROJECT, args.uid, {"role": args.role}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
