@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import signal
 import sys
 import threading
@@ -166,6 +167,9 @@ def build_dispatcher(spec: ServerSpec) -> Dispatcher:
 def serve(spec: ServerSpec, host: str, port: int) -> None:
     """Serve until SIGTERM or SIGINT, then finish the requests in flight and return."""
     dispatcher = build_dispatcher(spec)
+    # Every request already gets one structured `request_served` line from shared.http;
+    # werkzeug's own access line (with terminal colours) would only repeat it.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     # Threaded like a Cloud Run instance with concurrency > 1; handlers must be thread-safe.
     server = make_server(host, port, dispatcher, threaded=True)
     stop = threading.Event()
