@@ -135,15 +135,45 @@ def _firebase_auth(settings: Settings) -> TokenVerifier:
 
 
 def _speech_to_text(settings: Settings) -> SpeechToText:
-    raise NotImplementedError(
-        f"no speech-to-text adapter for provider {settings.speech_to_text_provider!r} yet"
-    )
+    if settings.speech_to_text_provider == "google":
+        from shared.adapters.google_speech_to_text import GoogleSpeechConfig, GoogleSpeechToText
+
+        return GoogleSpeechToText(
+            GoogleSpeechConfig(
+                project=settings.google_cloud_project,
+                location=settings.speech_to_text_location,
+                recognizer=settings.speech_to_text_recognizer,
+                model=settings.speech_to_text_model,
+                language=settings.speech_to_text_language,
+                endpoint=settings.speech_to_text_endpoint,
+            )
+        )
+    from shared.speech.pocketsphinx_stt import PocketsphinxSpeechToText
+
+    return PocketsphinxSpeechToText()
 
 
 def _text_to_speech(settings: Settings) -> TextToSpeech:
-    raise NotImplementedError(
-        f"no text-to-speech adapter for provider {settings.text_to_speech_provider!r} yet"
-    )
+    if settings.text_to_speech_provider == "google":
+        from shared.adapters.google_text_to_speech import (
+            GoogleTextToSpeech,
+            GoogleTextToSpeechConfig,
+        )
+        from shared.speech.examiner_voice import GoogleVoice
+
+        return GoogleTextToSpeech(
+            GoogleTextToSpeechConfig(
+                voices={
+                    "british": GoogleVoice.from_name(settings.text_to_speech_voice_british),
+                    "american": GoogleVoice.from_name(settings.text_to_speech_voice_american),
+                    "australian": GoogleVoice.from_name(settings.text_to_speech_voice_australian),
+                },
+                endpoint=settings.text_to_speech_endpoint,
+            )
+        )
+    from shared.speech.flite_tts import FliteTextToSpeech
+
+    return FliteTextToSpeech()
 
 
 def _language_model(settings: Settings) -> LanguageModel:

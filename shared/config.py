@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 from typing import Annotated, Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
@@ -95,6 +96,33 @@ class Settings(BaseSettings):
         default="local", description="`google` (Gemini on Vertex AI) or `local` (deterministic)."
     )
 
+    # --- Google speech and language model (used when the provider is `google`) -----------
+    speech_to_text_location: str = Field(
+        default="europe-west4", description="Speech-to-Text v2 location (the model must be there)."
+    )
+    speech_to_text_model: str = Field(default="chirp_2", description="Speech-to-Text v2 model.")
+    speech_to_text_language: str = Field(
+        default="en-GB", description="Recognition language (IELTS accepts every accent)."
+    )
+    speech_to_text_recognizer: str = Field(
+        default="_", description="Recognizer id; `_` is the implicit one (inline config)."
+    )
+    speech_to_text_endpoint: str | None = Field(
+        default=None, description="Override of the Speech-to-Text endpoint (tests: a local fake)."
+    )
+    text_to_speech_voice_british: str = Field(
+        default="en-GB-Neural2-B", description="Text-to-Speech voice of the British examiner."
+    )
+    text_to_speech_voice_american: str = Field(
+        default="en-US-Neural2-J", description="Text-to-Speech voice of the American examiner."
+    )
+    text_to_speech_voice_australian: str = Field(
+        default="en-AU-Neural2-B", description="Text-to-Speech voice of the Australian examiner."
+    )
+    text_to_speech_endpoint: str | None = Field(
+        default=None, description="Override of the Text-to-Speech endpoint (EU or a local fake)."
+    )
+
     # --- Audio limits --------------------------------------------------------------------
     audio_retention_days: int = Field(
         default=30, ge=1, le=3650, description="Days before raw audio is deleted."
@@ -159,6 +187,17 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # load_settings() reads the environment mapping itself, so tests can pass their own.
         return (init_settings,)
+
+    @field_validator(
+        "text_to_speech_voice_british",
+        "text_to_speech_voice_american",
+        "text_to_speech_voice_australian",
+    )
+    @classmethod
+    def _voice_name(cls, name: str) -> str:
+        if not re.fullmatch(r"[a-z]{2,3}-[A-Z]{2}-[A-Za-z0-9-]+", name):
+            raise ValueError(f"{name!r} is not a Text-to-Speech voice name like 'en-GB-Neural2-B'")
+        return name
 
     @field_validator("cors_allowed_origins", mode="before")
     @classmethod
