@@ -32,17 +32,15 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Final, Literal
 
-import requests
 from google.api_core import exceptions as gexc
 from google.api_core.client_options import ClientOptions
-from google.auth import exceptions as auth_exc
 from google.auth.credentials import AnonymousCredentials, Credentials
 from google.cloud import speech_v2
 
+from shared.adapters.google_calls import google_resilience
 from shared.errors import InternalError
 from shared.logging import get_logger
 from shared.models.speech import TranscribedWord, Transcript
-from shared.resilience import CircuitBreaker, Resilience
 from shared.speech.long_answers import (
     canonical_language,
     filled_pause_form,
@@ -55,18 +53,6 @@ __all__ = ["GoogleSpeechConfig", "GoogleSpeechToText", "transcript_from_response
 log = get_logger(__name__)
 
 DEPENDENCY: Final = "speech_to_text"
-
-# Failures a later attempt can cure; anything else is a refused request and is not retried.
-TRANSIENT: Final[tuple[type[BaseException], ...]] = (
-    gexc.TooManyRequests,
-    gexc.InternalServerError,
-    gexc.ServiceUnavailable,
-    gexc.GatewayTimeout,
-    gexc.DeadlineExceeded,
-    requests.exceptions.ConnectionError,
-    requests.exceptions.Timeout,
-    auth_exc.TransportError,
-)
 
 
 @dataclass(frozen=True)
@@ -202,20 +188,13 @@ class GoogleSpeechToText:
         self._credentials = credentials
         self._client: speech_v2.SpeechClient | None = None
         self._lock = threading.Lock()
-        self._resilience = Resilience(
-            name=DEPENDENCY,
+        self._resilience = google_resilience(
+            DEPENDENCY,
             timeout_seconds=config.timeout_seconds,
             attempts=config.attempts,
             deadline_seconds=config.deadline_seconds,
-            transient=TRANSIENT,
-            # A refusal (400, 403...) proves the service answered: it does not open the breaker.
-            answered=(gexc.GoogleAPICallError,),
-            breaker=CircuitBreaker(
-                DEPENDENCY,
-                failure_threshold=config.breaker_failures,
-                reset_timeout_seconds=config.breaker_reset_seconds,
-                clock=clock,
-            ),
+            breaker_failures=config.breaker_failures,
+            breaker_reset_seconds=config.breaker_reset_seconds,
             sleep=sleep,
             clock=clock,
         )

@@ -26,18 +26,16 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final, Literal
 
-import requests
 from google.api_core import exceptions as gexc
 from google.api_core.client_options import ClientOptions
-from google.auth import exceptions as auth_exc
 from google.auth.credentials import AnonymousCredentials, Credentials
 from google.cloud import texttospeech
 
+from shared.adapters.google_calls import google_resilience
 from shared.errors import InternalError
 from shared.logging import get_logger
 from shared.models.speech import SynthesizedSpeech
 from shared.models.user import ExaminerVoice
-from shared.resilience import CircuitBreaker, Resilience
 from shared.speech.examiner_voice import (
     EXAMINER_VOICES,
     GOOGLE_INPUT_LIMIT_BYTES,
@@ -58,18 +56,6 @@ __all__ = [
 log = get_logger(__name__)
 
 DEPENDENCY: Final = "text_to_speech"
-
-# Failures a later attempt can cure; anything else is a refused request and is not retried.
-TRANSIENT: Final[tuple[type[BaseException], ...]] = (
-    gexc.TooManyRequests,
-    gexc.InternalServerError,
-    gexc.ServiceUnavailable,
-    gexc.GatewayTimeout,
-    gexc.DeadlineExceeded,
-    requests.exceptions.ConnectionError,
-    requests.exceptions.Timeout,
-    auth_exc.TransportError,
-)
 
 
 @dataclass(frozen=True)
@@ -133,20 +119,13 @@ class GoogleTextToSpeech:
         self._credentials = credentials
         self._client: texttospeech.TextToSpeechClient | None = None
         self._lock = threading.Lock()
-        self._resilience = Resilience(
-            name=DEPENDENCY,
+        self._resilience = google_resilience(
+            DEPENDENCY,
             timeout_seconds=config.timeout_seconds,
             attempts=config.attempts,
             deadline_seconds=config.deadline_seconds,
-            transient=TRANSIENT,
-            # A refusal (400, 403...) proves the service answered: it does not open the breaker.
-            answered=(gexc.GoogleAPICallError,),
-            breaker=CircuitBreaker(
-                DEPENDENCY,
-                failure_threshold=config.breaker_failures,
-                reset_timeout_seconds=config.breaker_reset_seconds,
-                clock=clock,
-            ),
+            breaker_failures=config.breaker_failures,
+            breaker_reset_seconds=config.breaker_reset_seconds,
             sleep=sleep,
             clock=clock,
         )
