@@ -1,0 +1,1 @@
+"""Assessment: analyzers over transcripts and audio, the language-model judge, band rules."""
