@@ -101,8 +101,13 @@ class Container:
         return self._get("text_to_speech", _text_to_speech)
 
     @property
-    def language_model(self) -> LanguageModel:
-        return self._get("language_model", _language_model)
+    def language_model(self) -> LanguageModel | None:
+        """Gemini in production; None locally (every use has a deterministic offline path)."""
+        if "language_model" not in self._instances:
+            with self._lock:
+                if "language_model" not in self._instances:
+                    self._instances["language_model"] = _language_model(self.settings)
+        return self._instances["language_model"]  # type: ignore[no-any-return]
 
     @property
     def clock(self) -> Clock:
@@ -176,9 +181,19 @@ def _text_to_speech(settings: Settings) -> TextToSpeech:
     return FliteTextToSpeech()
 
 
-def _language_model(settings: Settings) -> LanguageModel:
-    raise NotImplementedError(
-        f"no language-model adapter for provider {settings.language_model_provider!r} yet"
+def _language_model(settings: Settings) -> LanguageModel | None:
+    # No language model runs offline: callers take their deterministic path when this is None.
+    if settings.language_model_provider != "google":
+        return None
+    from shared.adapters.gemini import GeminiConfig, GeminiLanguageModel
+
+    return GeminiLanguageModel(
+        GeminiConfig(
+            project=settings.google_cloud_project,
+            location=settings.language_model_location,
+            model=settings.language_model_name,
+            endpoint=settings.language_model_endpoint,
+        )
     )
 
 

@@ -123,6 +123,14 @@ class Settings(BaseSettings):
         default=None, description="Override of the Text-to-Speech endpoint (EU or a local fake)."
     )
 
+    language_model_location: str = Field(
+        default="europe-west4", description="Vertex AI location of Gemini (keeps data in the EU)."
+    )
+    language_model_name: str = Field(default="gemini-2.5-flash", description="Gemini model.")
+    language_model_endpoint: str | None = Field(
+        default=None, description="Override of the Vertex AI endpoint (tests: a local fake)."
+    )
+
     # --- Audio limits --------------------------------------------------------------------
     audio_retention_days: int = Field(
         default=30, ge=1, le=3650, description="Days before raw audio is deleted."
@@ -147,6 +155,26 @@ class Settings(BaseSettings):
     )
     min_speech_seconds: float = Field(
         default=1.0, ge=0, le=30, description="Less detected speech than this is too short."
+    )
+    max_uploaded_audio_bytes: int = Field(
+        default=50 * 1024 * 1024,
+        ge=64 * 1024,
+        le=200 * 1024 * 1024,
+        description="Largest answer accepted through a signed upload URL (long answers).",
+    )
+
+    # --- Mock test sessions ----------------------------------------------------------------
+    session_idle_minutes: int = Field(
+        default=30,
+        ge=1,
+        le=24 * 60,
+        description="Minutes without a turn after which a session is abandoned on next access.",
+    )
+    signed_url_seconds: int = Field(
+        default=900,
+        ge=60,
+        le=12 * 3600,
+        description="Lifetime of signed URLs: examiner audio to play, answer audio to upload.",
     )
 
     # --- HTTP ----------------------------------------------------------------------------

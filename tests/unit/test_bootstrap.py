@@ -43,3 +43,9 @@ def test_building_a_container_loads_no_client_library() -> None:
 def test_a_voice_name_is_checked_at_cold_start() -> None:
     with pytest.raises(ConfigurationError, match="TEXT_TO_SPEECH_VOICE_BRITISH"):
         load_settings({"TEXT_TO_SPEECH_VOICE_BRITISH": "posh"})
+
+
+def test_no_language_model_runs_offline() -> None:
+    assert Container(load_settings({})).language_model is None
+    google = Container(load_settings({"LANGUAGE_MODEL_PROVIDER": "google"}))
+    assert type(google.language_model).__name__ == "GeminiLanguageModel"
