@@ -1,0 +1,98 @@
+"""Where sessions and turns live in the document store, and how they are read back.
+
+Paths: ``sessions/{session_id}`` and ``sessions/{session_id}/turns/{turn_id}`` (see
+``shared.sessions.documents`` for their fields). Only the owner ever sees a session: for
+anyone else it does not exist (404, never 403, so ids cannot be probed).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared import errors
+from shared.ports import Document, DocumentStore, OrderBy, Query, Where
+from shared.sessions.documents import SessionDocument, TurnDocument, to_data
+
+__all__ = [
+    "LIST_LIMIT",
+    "check_owner",
+    "list_sessions",
+    "list_turns",
+    "owned_session",
+    "rewritten",
+    "session_from",
+    "session_path",
+    "turn_path",
+    "turns_collection",
+]
+
+LIST_LIMIT = 20
+
+
+def session_path(session_id: str) -> str:
+    return f"sessions/{session_id}"
+
+
+def turns_collection(session_id: str) -> str:
+    return f"sessions/{session_id}/turns"
+
+
+def turn_path(session_id: str, turn_id: str) -> str:
+    return f"{turns_collection(session_id)}/{turn_id}"
+
+
+def session_from(document: Document) -> SessionDocument:
+    return SessionDocument.model_validate(document.data)
+
+
+def rewritten(found: Document, session: SessionDocument) -> dict[str, Any]:
+    """The whole session document after a change: our fields replaced, and fields other
+    functions keep on it (results, summaries) left as they were. Written in a transaction
+    that read ``found``, a whole-document set cannot lose someone else's update."""
+    return {**found.data, **to_data(session)}
+
+
+def _not_found(session_id: str) -> errors.NotFound:
+    return errors.NotFound(
+        "There is no such mock test among yours.", details={"session_id": session_id}
+    )
+
+
+def owned_session(store: DocumentStore, session_id: str, uid: str) -> SessionDocument:
+    """The caller's session, or NotFound (also when it is someone else's)."""
+    found = store.get(session_path(session_id))
+    if found is None:
+        raise _not_found(session_id)
+    session = session_from(found)
+    if session.uid != uid:
+        raise _not_found(session_id)
+    return session
+
+
+def check_owner(session: SessionDocument | None, session_id: str, uid: str) -> SessionDocument:
+    """``session`` if it exists and is the caller's; NotFound otherwise."""
+    if session is None or session.uid != uid:
+        raise _not_found(session_id)
+    return session
+
+
+def list_sessions(store: DocumentStore, uid: str, limit: int = LIST_LIMIT) -> list[SessionDocument]:
+    """The learner's sessions, most recent first (Firestore needs the uid + created_at index)."""
+    found = store.query(
+        Query(
+            "sessions",
+            where=(Where("uid", "==", uid),),
+            order_by=(OrderBy("created_at", descending=True),),
+            limit=limit,
+        )
+    )
+    return [session_from(document) for document in found]
+
+
+def list_turns(store: DocumentStore, session_id: str) -> list[TurnDocument]:
+    """Every turn of the session: recorded ones in order, then any still pending."""
+    turns = [
+        TurnDocument.model_validate(document.data)
+        for document in store.query(Query(turns_collection(session_id)))
+    ]
+    return sorted(turns, key=lambda turn: (turn.index is None, turn.index or 0, turn.created_at))
