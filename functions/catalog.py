@@ -49,6 +49,14 @@ HTTP_FUNCTIONS: tuple[HttpFunction, ...] = (
         needs_auth=False,
     ),
     HttpFunction(name="users", paths=("/users",), typical_request=("GET", "/users/me")),
+    # A turn's real request carries audio; its typical request is the limits the app reads
+    # before recording (the only turns route that needs no session to exist).
+    HttpFunction(
+        name="turns",
+        paths=("/sessions/*/turns",),
+        typical_request=("GET", "/sessions/-/turns/limits"),
+    ),
+    HttpFunction(name="sessions", paths=("/sessions",), typical_request=("GET", "/sessions")),
 )
 
 EVENT_FUNCTIONS: tuple[EventFunction, ...] = ()

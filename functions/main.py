@@ -33,6 +33,8 @@ except ConfigurationError as error:
 configure_logging(_settings.log_level)
 
 from functions import health as _health  # noqa: E402
+from functions import sessions as _sessions  # noqa: E402
+from functions import turns as _turns  # noqa: E402
 from functions import users as _users  # noqa: E402
 
 
@@ -46,3 +48,15 @@ def health(request: flask.Request) -> flask.Response:
 def users(request: flask.Request) -> flask.Response:
     """GET and PATCH /users/me."""
     return _users.api(request)
+
+
+@functions_framework.http
+def sessions(request: flask.Request) -> flask.Response:
+    """POST and GET /sessions, GET /sessions/{id}, POST /sessions/{id}/finish."""
+    return _sessions.api(request)
+
+
+@functions_framework.http
+def turns(request: flask.Request) -> flask.Response:
+    """POST /sessions/{id}/turns (one answer), POST .../turns/upload-url, GET .../turns/limits."""
+    return _turns.api(request)

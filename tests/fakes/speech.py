@@ -2,7 +2,8 @@
 
 ScriptedSpeechToText spreads each scripted answer's words evenly over the audio it was given
 (so word timings look like a real engine's), marks um/uh/er as filled pauses, and can be told
-to fail the next N calls. FakeTextToSpeech answers tiny WAV-like bytes at once and can fail.
+to fail the next N calls; MeetingSpeechToText makes concurrent answers race.
+FakeTextToSpeech answers tiny WAV-like bytes at once and can fail.
 """
 
 from __future__ import annotations
@@ -69,6 +70,21 @@ class ScriptedSpeechToText:
                 )
             text = self._answers.pop(0) if self._answers else self.default
         return transcript_for(text, seconds, language=language)
+
+
+class MeetingSpeechToText(ScriptedSpeechToText):
+    """Once armed, holds each transcription until ``parties`` requests are all transcribing, so
+    they all read the session before any of them records: a race happens every time."""
+
+    meeting: threading.Barrier | None = None
+
+    def arm(self, parties: int) -> None:
+        self.meeting = threading.Barrier(parties, timeout=60)
+
+    def transcribe(self, pcm16: bytes, sample_rate_hz: int, *, language: str) -> Transcript:
+        if self.meeting is not None:
+            self.meeting.wait()
+        return super().transcribe(pcm16, sample_rate_hz, language=language)
 
 
 class FakeTextToSpeech:

@@ -44,6 +44,9 @@ EVERY_CLIENT = frozenset(CLIENT_LIBRARIES)
 FORBIDDEN: dict[str, frozenset[str]] = {
     "health": EVERY_CLIENT,
     "users": frozenset({"speech_to_text", "text_to_speech", "genai", "storage", "pubsub"}),
+    "sessions": frozenset({"speech_to_text", "text_to_speech", "genai", "storage", "pubsub"}),
+    # Its typical request (recording limits) needs only the token check.
+    "turns": EVERY_CLIENT - {"firebase_admin"},
 }
 
 
