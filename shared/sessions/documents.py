@@ -30,6 +30,7 @@ __all__ = [
     "SessionStatus",
     "TurnDocument",
     "TurnStatus",
+    "TurnSummary",
     "to_data",
 ]
 
@@ -52,6 +53,23 @@ class RecentKey(_Stored):
     key: str
     turn_id: str
     body_sha256: str
+
+
+class TurnSummary(_Stored):
+    """One recorded answer as a session's history shows it (kept on the session document, so
+    resuming a test reads one document, not every turn with its word timings)."""
+
+    turn_id: str
+    index: int | None
+    status: TurnStatus = "recorded"
+    part: int
+    stage: str
+    question_id: str | None
+    question: str
+    transcript: str | None = Field(description="The transcript's text; None while pending.")
+    duration_seconds: float | None
+    scored: bool | None = Field(description="False: never counts towards a band.")
+    recorded_at: datetime | None
 
 
 class SessionDocument(_Stored):
@@ -78,6 +96,7 @@ class SessionDocument(_Stored):
     turn_count: int = Field(default=0, ge=0, description="Recorded turns.")
     usage: Usage = Usage()
     recent_keys: list[RecentKey] = Field(default_factory=list)
+    turns: list[TurnSummary] = Field(default_factory=list, description="Recorded, in order.")
     finish_published: bool = Field(
         default=False, description="session-finished was accepted by Pub/Sub."
     )

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shared.models.exam import AnswerVerdict, CueCardView, ExamMode, MoveAction, Stage
 from shared.models.speech import TranscribedWord
-from shared.sessions.documents import SessionStatus, TurnStatus
+from shared.sessions.documents import SessionStatus, TurnSummary
 from shared.sessions.usage import Usage
 
 __all__ = [
@@ -79,22 +79,6 @@ class Timers(BaseModel):
         description="Part 2: preparation left by server time (the learner may start early)."
     )
     speaking_cap_seconds: float | None = Field(description="Longest answer the examiner allows.")
-
-
-class TurnSummary(BaseModel):
-    """One answer in a session's history."""
-
-    turn_id: str
-    index: int | None
-    status: TurnStatus
-    part: int
-    stage: str
-    question_id: str | None
-    question: str
-    transcript: str | None = Field(description="The transcript's text; None while pending.")
-    duration_seconds: float | None
-    scored: bool | None = Field(description="False: never counts towards a band.")
-    recorded_at: datetime | None
 
 
 class SessionView(BaseModel):

@@ -11,13 +11,12 @@ from typing import Any
 
 from shared import errors
 from shared.ports import Document, DocumentStore, OrderBy, Query, Where
-from shared.sessions.documents import SessionDocument, TurnDocument, to_data
+from shared.sessions.documents import SessionDocument, to_data
 
 __all__ = [
     "LIST_LIMIT",
     "check_owner",
     "list_sessions",
-    "list_turns",
     "owned_session",
     "rewritten",
     "session_from",
@@ -87,12 +86,3 @@ def list_sessions(store: DocumentStore, uid: str, limit: int = LIST_LIMIT) -> li
         )
     )
     return [session_from(document) for document in found]
-
-
-def list_turns(store: DocumentStore, session_id: str) -> list[TurnDocument]:
-    """Every turn of the session: recorded ones in order, then any still pending."""
-    turns = [
-        TurnDocument.model_validate(document.data)
-        for document in store.query(Query(turns_collection(session_id)))
-    ]
-    return sorted(turns, key=lambda turn: (turn.index is None, turn.index or 0, turn.created_at))

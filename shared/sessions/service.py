@@ -33,7 +33,6 @@ from shared.sessions.question_memory import memory_path, read_memory, remembered
 from shared.sessions.repository import (
     check_owner,
     list_sessions,
-    list_turns,
     owned_session,
     rewritten,
     session_from,
@@ -118,7 +117,7 @@ def create_session(
         bank_version=plan.bank_version,
         audio_unavailable=speech.audio_unavailable,
     )
-    return True, session_view(session, speech, [], now)
+    return True, session_view(session, speech, now)
 
 
 def _repeated_create(
@@ -156,7 +155,7 @@ def get_session(container: Container, caller: Caller, session_id: str) -> Sessio
     with contextlib.suppress(errors.DependencyUnavailable):
         session = publish_if_pending(container, session)
     session, speech = _current_line(container, session)
-    return session_view(session, speech, list_turns(store, session_id), now)
+    return session_view(session, speech, now)
 
 
 def _current_line(
@@ -194,7 +193,7 @@ def finish_session(container: Container, caller: Caller, session_id: str) -> Ses
     if session.status == "abandoned":
         raise SessionNotActive(details={"status": session.status})
     session, speech = _current_line(container, session)
-    return session_view(session, speech, list_turns(store, session_id), now)
+    return session_view(session, speech, now)
 
 
 def _close_now(container: Container, caller: Caller, session: SessionDocument) -> SessionDocument:

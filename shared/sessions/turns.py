@@ -64,14 +64,14 @@ from shared.sessions.session_errors import (
 from shared.sessions.store_counts import StoreCounts, counted_calls, store_of
 from shared.sessions.timings import StageTimes
 from shared.sessions.usage import add_synthesis_in_transaction
-from shared.sessions.views import turn_result
+from shared.sessions.views import turn_result, turn_summary
 from shared.speech.audio_errors import AudioEmpty, AudioRejected
 from shared.speech.intake import PreparedAudio, prepare_answer_audio
 
 __all__ = [
     "ACCEPTED_CONTENT_TYPES",
-    "FOLLOW_UP_WRITER",
     "TurnOutcome",
+    "follow_up_writer",
     "post_turn",
     "recording_limits",
     "upload_url",
@@ -82,9 +82,11 @@ log = get_logger(__name__)
 ACCEPTED_CONTENT_TYPES: Final = ("audio/*", "application/octet-stream")
 SAMPLE_RATE_HZ: Final = 16000
 
-# Where the language-model follow-ups (shared.exam.model_followups) will be wired in; until
-# then the policy words Part 3 follow-ups with its deterministic generator.
-FOLLOW_UP_WRITER: FollowUpWriter | None = None
+
+def follow_up_writer(container: Container) -> FollowUpWriter | None:
+    """Who words Part 3 follow-ups; None: the policy's deterministic generator."""
+    # Hook: return shared.exam.model_followups.follow_up_writer(model) here when wired.
+    return None
 
 
 @dataclass(frozen=True)
@@ -185,7 +187,8 @@ class _Turn:
         self.turn_id = turn_id_for(session_id, key)
         self.times = times
         self.now = container.clock.now()
-        self.writer = _OnceWriter(FOLLOW_UP_WRITER, times) if FOLLOW_UP_WRITER else None
+        writer = follow_up_writer(container)
+        self.writer = _OnceWriter(writer, times) if writer is not None else None
 
     def take(self, body: bytes | None) -> tuple[TurnResult, bool]:
         session = owned_session(self.store, self.session_id, self.uid)
@@ -404,7 +407,7 @@ class _Turn:
             move, state, preparation = self._examiner_reply(fresh, answer)
             memory = transaction.get(memory_path(uid)) if move.first_asked else None
             turn = _turn_document(fresh, answer, move, preparation)
-            updated = _session_after(fresh, answer, move, state, speech)
+            updated = _session_after(fresh, answer, turn, state, speech)
             target = turn_path(self.session_id, answer.turn_id)
             if overwrite:
                 transaction.set(target, to_data(turn))
@@ -533,10 +536,13 @@ def _turn_document(
 def _session_after(
     session: SessionDocument,
     answer: _Answer,
-    move: Move,
+    turn: TurnDocument,
     state: ExamState,
     speech: ExaminerSpeech,
 ) -> SessionDocument:
+    move = turn.reply
+    if move is None:
+        raise ValueError("a recorded turn has the examiner's reply")
     now = answer.received_at
     # The line spoken ahead cost the same whether or not it is the move made.
     usage = session.usage.with_transcription(answer.prepared.duration_seconds).with_synthesis(
@@ -550,6 +556,7 @@ def _session_after(
         "turn_count": session.turn_count + 1,
         "usage": usage,
         "recent_keys": session.with_recent_key(recent),
+        "turns": [*session.turns, turn_summary(turn)],
         "updated_at": now,
         "last_activity_at": now,
     }

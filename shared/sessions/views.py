@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 
 from shared.models.exam import Move
-from shared.sessions.documents import SessionDocument, SessionStatus, TurnDocument
+from shared.sessions.documents import SessionDocument, SessionStatus, TurnDocument, TurnSummary
 from shared.sessions.examiner_audio import ExaminerSpeech
 from shared.sessions.models import (
     ExaminerView,
@@ -15,7 +14,6 @@ from shared.sessions.models import (
     Timers,
     TranscriptView,
     TurnResult,
-    TurnSummary,
 )
 
 __all__ = ["examiner_view", "list_item", "session_view", "timers", "turn_result", "turn_summary"]
@@ -47,6 +45,7 @@ def timers(move: Move, move_made_at: datetime, now: datetime) -> Timers:
 
 
 def turn_summary(turn: TurnDocument) -> TurnSummary:
+    """What the session keeps of a recorded turn for its history."""
     return TurnSummary(
         turn_id=turn.turn_id,
         index=turn.index,
@@ -62,12 +61,7 @@ def turn_summary(turn: TurnDocument) -> TurnSummary:
     )
 
 
-def session_view(
-    session: SessionDocument,
-    speech: ExaminerSpeech,
-    turns: Sequence[TurnDocument],
-    now: datetime,
-) -> SessionView:
+def session_view(session: SessionDocument, speech: ExaminerSpeech, now: datetime) -> SessionView:
     return SessionView(
         session_id=session.session_id,
         status=session.status,
@@ -78,7 +72,7 @@ def session_view(
         examiner=examiner_view(session.move, speech),
         timers=timers(session.move, session.move_made_at, now),
         turn_count=session.turn_count,
-        turns=[turn_summary(turn) for turn in turns],
+        turns=list(session.turns),
         created_at=session.created_at,
         updated_at=session.updated_at,
         finished_at=session.finished_at,

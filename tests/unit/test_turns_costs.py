@@ -66,3 +66,14 @@ def test_the_stages_of_a_turn_are_timed(examiner: Examiner) -> None:
     assert stages == ["store", "decode", "stt", "policy", "tts", "firestore"]
     for part in response.headers["Server-Timing"].split(","):
         assert float(part.split("dur=")[1]) >= 0
+
+
+def test_resuming_reads_only_the_session(examiner: Examiner) -> None:
+    session_id = examiner.start("full")["session_id"]
+    for _ in range(3):
+        examiner.answered(session_id)
+    before = examiner.counting.counts
+    view = examiner.sessions.get(f"/sessions/{session_id}", headers=examiner.world.auth())
+    assert len(view.get_json()["turns"]) == 3
+    spent = examiner.counting.counts - before
+    assert (spent.reads, spent.writes) == (1, 0)

@@ -247,3 +247,31 @@ def test_an_answer_is_audio_not_json_text_or_a_form(examiner: Examiner, content_
 def test_any_audio_type_or_octet_stream_is_accepted(examiner: Examiner, content_type: str) -> None:
     session_id = examiner.start("full")["session_id"]
     assert examiner.answer(session_id, content_type=content_type).status_code == 200
+
+
+def test_a_follow_up_writer_is_asked_once_per_answer(
+    examiner: Examiner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shared.sessions import turns
+
+    asked: list[tuple[str, str, str]] = []
+
+    def writer(answer: str, theme: str, question: str) -> str | None:
+        asked.append((answer, theme, question))
+        return "Why do you think people feel that way about it?"
+
+    monkeypatch.setattr(turns, "follow_up_writer", lambda container: writer)
+    session_id = examiner.start("part2_3")["session_id"]
+    written = []
+    for _ in range(30):
+        response = examiner.answer(session_id)
+        result = response.get_json()
+        reply = examiner.session_document(session_id)["move"]
+        if (reply.get("follow_up") or {}).get("basis") == "model":
+            written.append(result["examiner"]["text"])
+            assert "llm;dur=" in response.headers["Server-Timing"]
+        if result["session_status"] != "active":
+            break
+    assert written, "no follow-up was worded by the writer"
+    # The policy runs twice a turn (ahead of and inside the transaction): one question each.
+    assert len(asked) == len(set(asked))

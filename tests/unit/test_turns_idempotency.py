@@ -166,3 +166,22 @@ def test_two_answers_posted_at_once_are_both_recorded_in_order(
     usage = session["usage"]
     assert usage["characters_synthesized"] == sum(len(line) for line in examiner.tts.lines)
     assert usage["transcriptions"] == 3
+
+
+def test_two_retries_of_a_turn_waiting_for_transcription_record_it_once(
+    world: FakeWorld, client_for: Client
+) -> None:
+    examiner = install_examiner(world, client_for, stt=MeetingSpeechToText())
+    session_id = examiner.start("full")["session_id"]
+    examiner.stt.fail_next = 1
+    assert examiner.answer(session_id, key="pending-twice-1").status_code == 503
+    # Both retries overwrite the waiting turn: only the session's keys keep them from both
+    # counting.
+    examiner.stt.arm(2)  # type: ignore[attr-defined]
+    responses = post_at_once(examiner, session_id, ["pending-twice-1"] * 2)
+    assert [response.status_code for response in responses] == [200, 200]
+    assert len({response.get_json()["turn_id"] for response in responses}) == 1
+    session = examiner.session_document(session_id)
+    assert session["turn_count"] == 1
+    assert session["state"]["turns"] == 1
+    assert len(examiner.turn_paths(session_id)) == 1
