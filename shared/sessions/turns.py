@@ -194,7 +194,8 @@ class _Turn:
         session = owned_session(self.store, self.session_id, self.uid)
         recent = session.recent_key(self.key)
         if recent is not None:
-            return self._replay(session, body_sha256(body) if body else None), True
+            sha256 = body_sha256(body) if body is not None else None
+            return self._replay(session, sha256), True
         idle_minutes = self.settings.session_idle_minutes
         session = abandon_if_idle(self.store, session, self.now, idle_minutes)
         if session.status != "active":

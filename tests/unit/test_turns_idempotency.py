@@ -185,3 +185,11 @@ def test_two_retries_of_a_turn_waiting_for_transcription_record_it_once(
     assert session["turn_count"] == 1
     assert session["state"]["turns"] == 1
     assert len(examiner.turn_paths(session_id)) == 1
+
+
+def test_an_empty_body_under_a_used_key_is_not_a_retry(examiner: Examiner) -> None:
+    session_id = examiner.start("full")["session_id"]
+    assert examiner.answer(session_id, key="used-key-0001").status_code == 200
+    empty = examiner.answer(session_id, key="used-key-0001", audio=b"")
+    assert empty.status_code == 409
+    assert empty.get_json()["error"]["code"] == "idempotency_key_reused"
