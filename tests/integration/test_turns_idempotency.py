@@ -72,12 +72,27 @@ class Emulated:
         return turns.post_turn(self.container, self.caller, session_id, key, body)
 
     def at_once(self, session_id: str, keys: list[str]) -> list[turns.TurnOutcome]:
+        """Post the answers together; any that the store found too busy (503, retryable) is
+        retried afterwards with its key, as the app does."""
         self.stt.arm(len(keys))
+
+        def post(key: str) -> turns.TurnOutcome | errors.DependencyUnavailable:
+            try:
+                return self.answer(session_id, key)
+            except errors.DependencyUnavailable as busy:
+                # The emulator settles clashes by lock timeouts, without production's priority
+                # for retried transactions: under load a racer can run out of attempts.
+                return busy
+
         try:
             with ThreadPoolExecutor(max_workers=len(keys)) as pool:
-                return list(pool.map(lambda key: self.answer(session_id, key), keys))
+                results = list(pool.map(post, keys))
         finally:
             self.stt.meeting = None
+        return [
+            result if isinstance(result, turns.TurnOutcome) else self.answer(session_id, key)
+            for key, result in zip(keys, results, strict=True)
+        ]
 
     def session(self, session_id: str) -> dict[str, Any]:
         found = self.firestore.get(f"sessions/{session_id}")
