@@ -56,10 +56,19 @@ HTTP_FUNCTIONS: tuple[HttpFunction, ...] = (
         paths=("/sessions/*/turns",),
         typical_request=("GET", "/sessions/-/turns/limits"),
     ),
+    # Its typical request is the band scale: the only results route that needs no session.
+    HttpFunction(
+        name="results",
+        paths=("/sessions/*/results",),
+        typical_request=("GET", "/sessions/-/results/scale"),
+    ),
     HttpFunction(name="sessions", paths=("/sessions",), typical_request=("GET", "/sessions")),
 )
 
-EVENT_FUNCTIONS: tuple[EventFunction, ...] = ()
+EVENT_FUNCTIONS: tuple[EventFunction, ...] = (
+    EventFunction("score_session", "topic_session_finished"),
+    EventFunction("analyze_session", "topic_analysis_requested"),
+)
 
 
 def all_entry_points() -> list[str]:

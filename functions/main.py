@@ -32,7 +32,11 @@ except ConfigurationError as error:
     raise
 configure_logging(_settings.log_level)
 
+from cloudevents.http import CloudEvent  # noqa: E402
+
 from functions import health as _health  # noqa: E402
+from functions import results as _results  # noqa: E402
+from functions import scoring as _scoring  # noqa: E402
 from functions import sessions as _sessions  # noqa: E402
 from functions import turns as _turns  # noqa: E402
 from functions import users as _users  # noqa: E402
@@ -60,3 +64,21 @@ def sessions(request: flask.Request) -> flask.Response:
 def turns(request: flask.Request) -> flask.Response:
     """POST /sessions/{id}/turns (one answer), POST .../turns/upload-url, GET .../turns/limits."""
     return _turns.api(request)
+
+
+@functions_framework.http
+def results(request: flask.Request) -> flask.Response:
+    """GET /sessions/{id}/results (status, summary, deep analysis), GET .../-/results/scale."""
+    return _results.api(request)
+
+
+@functions_framework.cloud_event
+def score_session(event: CloudEvent) -> None:
+    """session-finished: the fast summary (phase 1), then analysis-requested."""
+    _scoring.score_session(event)
+
+
+@functions_framework.cloud_event
+def analyze_session(event: CloudEvent) -> None:
+    """analysis-requested: the deep analysis with the judge (phase 2), then analysis-completed."""
+    _scoring.analyze_session(event)

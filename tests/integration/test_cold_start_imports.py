@@ -47,6 +47,12 @@ FORBIDDEN: dict[str, frozenset[str]] = {
     "sessions": frozenset({"speech_to_text", "text_to_speech", "genai", "storage", "pubsub"}),
     # Its typical request (recording limits) needs only the token check.
     "turns": EVERY_CLIENT - {"firebase_admin"},
+    # Its typical request (the band scale) needs only the token check.
+    "results": EVERY_CLIENT - {"firebase_admin"},
+    # Event functions are only loaded: no client before the first event, and the summary
+    # never needs the model or the examiner's voice at all.
+    "score_session": EVERY_CLIENT,
+    "analyze_session": EVERY_CLIENT,
 }
 
 

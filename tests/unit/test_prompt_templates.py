@@ -15,6 +15,7 @@ from shared.exam.model_followups import (
 )
 from shared.prompts import LEARNER_TAG, load_template, load_templates
 from shared.prompts.templates import TEMPLATES_DIR, PromptTemplateError, parse_template
+from shared.scoring.judge import JUDGE_TEMPLATE, JUDGE_TEMPLATE_FIELDS
 
 GOOD = '''
 id = "sample_brief"
@@ -50,8 +51,9 @@ def test_ids_and_hashes_are_unique() -> None:
 
 def test_the_code_fills_exactly_the_placeholders_each_template_uses() -> None:
     templates = load_templates()
-    assert set(TEMPLATE_FIELDS) == set(templates), "a template nobody fills, or a missing one"
-    for template_id, fields in TEMPLATE_FIELDS.items():
+    filled = {**TEMPLATE_FIELDS, JUDGE_TEMPLATE: JUDGE_TEMPLATE_FIELDS}
+    assert set(filled) == set(templates), "a template nobody fills, or a missing one"
+    for template_id, fields in filled.items():
         assert templates[template_id].placeholders == fields, template_id
 
 

@@ -1,0 +1,85 @@
+"""The scoring event functions: session-finished → phase 1, analysis-requested → phase 2.
+
+Each turns the delivered CloudEvent into a ``PubSubEvent``, runs the service under
+``EventHandling`` (markers per event id, age limit, retry on transient errors, poison to the
+dead-letter topic) and returns. The analyzers and the scoring service are imported on the
+first event, not when main.py loads: every function shares main.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from shared.bootstrap import Container, get_container
+from shared.events import EventHandling, PoisonMessage, PubSubEvent, from_cloud_event
+from shared.logging import get_logger
+
+log = get_logger(__name__)
+
+
+class ScoringMessage(BaseModel):
+    """What session-finished and analysis-requested both carry (and more, ignored here)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    session_id: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_-]+$")
+    uid: str | None = None
+
+
+def session_id_of(event: PubSubEvent) -> str:
+    """The session the message is about; PoisonMessage when it names none or two."""
+    try:
+        message = ScoringMessage.model_validate(event.json())
+    except ValidationError:
+        raise PoisonMessage("the message has no valid session_id") from None
+    attribute = event.attributes.get("session_id")
+    if attribute is not None and attribute != message.session_id:
+        raise PoisonMessage("the session_id attribute and body disagree")
+    return message.session_id
+
+
+def handle(
+    handler: str,
+    cloud_event: Any,
+    step: Callable[[Container, str], str],
+    container: Container | None = None,
+) -> str:
+    """Run ``step`` for the CloudEvent's session under the at-least-once rules."""
+    container = container or get_container()
+    handling = EventHandling(
+        handler=handler,
+        store=container.store,
+        events=container.events,
+        clock=container.clock,
+        dead_letter_topic=container.settings.topic_dead_letter,
+    )
+    try:
+        event = from_cloud_event(
+            cloud_event["id"], cloud_event["source"], cloud_event.get("time"), cloud_event.data
+        )
+    except PoisonMessage as poison:
+        # No message to forward: there is nothing but the envelope. Acknowledge and say so.
+        log.error("event_unreadable", handler=handler, reason=poison.message)
+        return "poison"
+
+    def work(received: PubSubEvent) -> None:
+        step(container, session_id_of(received))
+
+    outcome = handling.run(event, work)
+    log.info("event_handled", handler=handler, event_id=event.event_id, outcome=outcome)
+    return outcome
+
+
+def score_session(cloud_event: Any, container: Container | None = None) -> str:
+    from shared.scoring import service
+
+    return handle("score_session", cloud_event, service.score_session, container)
+
+
+def analyze_session(cloud_event: Any, container: Container | None = None) -> str:
+    from shared.scoring import service
+
+    return handle("analyze_session", cloud_event, service.analyze_session, container)

@@ -1,0 +1,240 @@
+"""Where scoring results live, what they look like, and the session's scoring status.
+
+``sessions/{sid}/analysis/summary``: phase 1, written with ``set``. It is a pure function of
+the session's stored turns and audio (no clock, no timings), so a duplicate run writes the
+same document again and nothing changes.
+
+``sessions/{sid}/analysis/deep``: phase 2, written with ``create``: the language model is not
+deterministic, so the first complete analysis wins and every later run reuses it.
+
+``sessions/{sid}`` carries ``scoring`` (``ScoringState``), merged into the session document
+beside the fields the sessions service owns. The status only moves forward
+(``scoring`` → ``summary_ready`` → ``analysis_ready``), so a late or duplicate event can never
+take a learner's results back a step; ``failed`` is only reachable before a summary exists.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from typing import Any, Final, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.models.assessment import Criterion, Evidence, GrammarIssue
+from shared.ports import DocumentStore, Transaction
+
+__all__ = [
+    "SCORING_VERSION",
+    "BetterAlternative",
+    "CriterionScore",
+    "DeepAnalysis",
+    "DeepCriterion",
+    "FluencyFeedback",
+    "JudgeKind",
+    "PracticeWordView",
+    "PronunciationFeedback",
+    "ScoringState",
+    "ScoringStatus",
+    "Summary",
+    "TimedGrammarIssue",
+    "advance_status",
+    "deep_path",
+    "finite_metrics",
+    "scoring_state",
+    "summary_path",
+]
+
+# Bump when the shape or the way a band is reached changes: stored results say what made them.
+SCORING_VERSION: Final = "scoring-1"
+
+ScoringStatus = Literal["scoring", "summary_ready", "analysis_ready", "failed"]
+JudgeKind = Literal["model", "offline", "unavailable"]
+
+# The order a status may move in; ``failed`` sits beside ``scoring`` (see ``advance_status``).
+_RANK: Final[dict[str, int]] = {
+    "scoring": 1,
+    "failed": 1,
+    "summary_ready": 2,
+    "analysis_ready": 3,
+}
+
+
+def summary_path(session_id: str) -> str:
+    return f"sessions/{session_id}/analysis/summary"
+
+
+def deep_path(session_id: str) -> str:
+    return f"sessions/{session_id}/analysis/deep"
+
+
+def finite_metrics(metrics: dict[str, float]) -> dict[str, float]:
+    """Metrics fit to store and to send as JSON: NaN and infinities say "not measured"."""
+    return {
+        name: float(value)
+        for name, value in sorted(metrics.items())
+        if isinstance(value, int | float) and math.isfinite(value)
+    }
+
+
+class _Stored(BaseModel):
+    # Tolerant on read: results written by an older version stay readable.
+    model_config = ConfigDict(extra="ignore")
+
+
+class CriterionScore(_Stored):
+    """One criterion in the fast summary: a whole band with its evidence, or why not."""
+
+    criterion: Criterion
+    scored: bool
+    band: int | None = Field(default=None, ge=0, le=9)
+    descriptor: str | None = None
+    sub_score: float | None = Field(default=None, description="Before rounding to a band.")
+    not_scored_reason: str | None = None
+    evidence: list[Evidence] = Field(default_factory=list)
+    analyzers: list[str] = Field(default_factory=list, description="name@version used.")
+    metrics: dict[str, float] = Field(default_factory=dict)
+
+
+class Summary(_Stored):
+    """``sessions/{sid}/analysis/summary``: phase 1."""
+
+    session_id: str
+    uid: str
+    phase: Literal["summary"] = "summary"
+    version: str = SCORING_VERSION
+    finished_at: datetime | None
+    answers_scored: int
+    answers_not_scored: dict[str, int] = Field(
+        default_factory=dict, description="Answers left out, by reason (not_english, ...)."
+    )
+    scored_speech_seconds: float
+    scored_words: int
+    criteria: dict[Criterion, CriterionScore]
+    speaking_band: float | None
+    speaking_band_reason: str | None = None
+    rounding: str
+    rounding_note: str
+    grammar_issue_count: int = 0
+    descriptors_version: str
+
+
+class BetterAlternative(_Stored):
+    original: str = Field(description="Verbatim from the learner's answer.")
+    better: str
+
+
+class DeepCriterion(CriterionScore):
+    """One criterion after phase 2: the summary's fields plus the judgement."""
+
+    explanation: str = ""
+    better_alternatives: list[BetterAlternative] = Field(default_factory=list)
+    analyzer_band: int | None = None
+    judge_band: int | None = Field(default=None, description="As the model gave it, if any.")
+    clamped: bool = Field(default=False, description="The model's band was pulled back.")
+
+
+class TimedGrammarIssue(GrammarIssue):
+    """A grammar error with where it was said, when the word timings allow it."""
+
+    start_seconds: float | None = None
+    end_seconds: float | None = None
+
+
+class FluencyFeedback(_Stored):
+    metrics: dict[str, float] = Field(default_factory=dict)
+    notes: list[str] = Field(default_factory=list)
+
+
+class PracticeWordView(_Stored):
+    """A word that may be worth practising: a weak, relative signal, shown as tentative."""
+
+    text: str
+    turn_id: str
+    start_seconds: float
+    end_seconds: float
+    confidence: float = Field(ge=0, le=1)
+    tentative: Literal[True] = True
+
+
+class PronunciationFeedback(_Stored):
+    metrics: dict[str, float] = Field(default_factory=dict)
+    notes: list[str] = Field(default_factory=list)
+    words_to_practise: list[PracticeWordView] = Field(default_factory=list)
+    words_note: str = (
+        "Words you may want to practise: an automatic, tentative estimate from how closely "
+        "the sounds matched the usual pronunciation, relative to your other words."
+    )
+
+
+class DeepAnalysis(_Stored):
+    """``sessions/{sid}/analysis/deep``: phase 2."""
+
+    session_id: str
+    uid: str
+    phase: Literal["deep"] = "deep"
+    version: str = SCORING_VERSION
+    judge: JudgeKind
+    judge_template: str | None = None
+    judge_template_hash: str | None = None
+    judge_model: str | None = None
+    criteria: dict[Criterion, DeepCriterion]
+    speaking_band: float | None
+    speaking_band_reason: str | None = None
+    rounding: str
+    rounding_note: str
+    grammar_errors: list[TimedGrammarIssue] = Field(default_factory=list)
+    fluency: FluencyFeedback = FluencyFeedback()
+    pronunciation: PronunciationFeedback = PronunciationFeedback()
+
+
+class ScoringState(_Stored):
+    """``sessions/{sid}.scoring``."""
+
+    status: ScoringStatus
+    reason: str | None = None
+    updated_at: datetime | None = None
+    completed_published: bool = False
+
+
+def scoring_state(session_data: dict[str, Any]) -> ScoringState | None:
+    raw = session_data.get("scoring")
+    if not isinstance(raw, dict) or "status" not in raw:
+        return None
+    return ScoringState.model_validate(raw)
+
+
+def advance_status(
+    store: DocumentStore,
+    session_id: str,
+    status: ScoringStatus,
+    now: datetime,
+    *,
+    reason: str | None = None,
+) -> bool:
+    """Move the session's scoring status forward to ``status``; True when it changed.
+
+    Never backwards: ``summary_ready`` after ``analysis_ready`` (a late duplicate) is a no-op,
+    and ``failed`` cannot replace a summary a learner may already be reading.
+    """
+    path = f"sessions/{session_id}"
+
+    def move(transaction: Transaction) -> bool:
+        found = transaction.get(path)
+        if found is None:
+            return False
+        current = scoring_state(found.data)
+        if current is not None:
+            if current.status == status or _RANK[current.status] > _RANK[status]:
+                return False
+            if status == "failed" and current.status != "scoring":
+                return False
+        update = {"status": status, "reason": reason, "updated_at": now}
+        transaction.set(path, {"scoring": update}, merge=True)
+        return True
+
+    return store.run_transaction(move)
+
+
+def mark_completed_published(store: DocumentStore, session_id: str) -> None:
+    store.set(f"sessions/{session_id}", {"scoring": {"completed_published": True}}, merge=True)
