@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from shared.http import Api, ApiRequest
+from shared.logging import bind
 
 if TYPE_CHECKING:
     from shared.sessions.models import SessionList, SessionView
@@ -29,6 +30,7 @@ def create_session(request: ApiRequest) -> tuple[int, SessionView]:
     created, view = service.create_session(
         request.container, request.verified_caller, body, key=key
     )
+    bind(session_id=view.session_id)  # on the request's own log line too
     return (201 if created else 200), view
 
 
@@ -43,6 +45,7 @@ def list_sessions(request: ApiRequest) -> SessionList:
 def get_session(request: ApiRequest) -> SessionView:
     from shared.sessions import service
 
+    bind(session_id=request.path_params["session_id"])
     return service.get_session(
         request.container, request.verified_caller, request.path_params["session_id"]
     )
@@ -52,6 +55,7 @@ def get_session(request: ApiRequest) -> SessionView:
 def finish_session(request: ApiRequest) -> SessionView:
     from shared.sessions import service
 
+    bind(session_id=request.path_params["session_id"])
     return service.finish_session(
         request.container, request.verified_caller, request.path_params["session_id"]
     )

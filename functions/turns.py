@@ -16,6 +16,7 @@ import flask
 
 from shared import errors
 from shared.http import Api, ApiRequest, json_response, read_body
+from shared.logging import bind
 
 if TYPE_CHECKING:
     from shared.sessions.models import RecordingLimits, UploadUrl
@@ -62,6 +63,7 @@ def post_turn(request: ApiRequest) -> flask.Response:
     from shared.sessions import turns
     from shared.sessions.idempotency import checked_key
 
+    bind(session_id=request.path_params["session_id"])  # every line of the request, its own too
     key = checked_key(request.raw.headers.get("Idempotency-Key"))
     body = _answer_body(request)
     outcome = turns.post_turn(
@@ -83,6 +85,7 @@ def upload_url(request: ApiRequest) -> UploadUrl:
     from shared.sessions import turns
     from shared.sessions.idempotency import checked_key
 
+    bind(session_id=request.path_params["session_id"])
     key = checked_key(request.raw.headers.get("Idempotency-Key"))
     return turns.upload_url(
         request.container, request.verified_caller, request.path_params["session_id"], key

@@ -20,7 +20,7 @@ from shared.bootstrap import Container
 from shared.exam.bank import load_question_bank
 from shared.exam.plan import PlanError, build_plan
 from shared.exam.policy import ExamClosed, finish_test, start_test
-from shared.logging import bind, get_logger
+from shared.logging import bound_context, get_logger
 from shared.models.identity import Caller
 from shared.models.user import Preferences
 from shared.ports import Transaction
@@ -62,62 +62,62 @@ def create_session(
     request returns the session the first one created (created False)."""
     store, now = store_of(container), container.clock.now()
     session_id = session_id_for(caller.uid, key) if key else "s_" + uuid.uuid4().hex[:24]
-    bind(session_id=session_id)
-    profile = store.get(f"users/{caller.uid}")
-    preferences = _preferences(profile.data if profile else None)
-    bank = load_question_bank()
-    try:
-        plan = build_plan(
-            request.mode,
-            bank,
-            read_memory(store, caller.uid),
-            rng_seed=session_id,  # a retried create plans the same test
-            first_language=preferences.first_language,
+    with bound_context(session_id=session_id):
+        profile = store.get(f"users/{caller.uid}")
+        preferences = _preferences(profile.data if profile else None)
+        bank = load_question_bank()
+        try:
+            plan = build_plan(
+                request.mode,
+                bank,
+                read_memory(store, caller.uid),
+                rng_seed=session_id,  # a retried create plans the same test
+                first_language=preferences.first_language,
+                practice_id=request.practice_id,
+            )
+        except PlanError as error:
+            raise errors.ValidationFailed(
+                details={"fields": [{"field": "practice_id", "problem": str(error)}]}
+            ) from None
+        move, state = start_test(plan)
+        speech = examiner_audio.speak(container, move.text, voice=preferences.examiner_voice)
+        session = SessionDocument(
+            session_id=session_id,
+            uid=caller.uid,
+            mode=request.mode,
             practice_id=request.practice_id,
+            created_at=now,
+            updated_at=now,
+            last_activity_at=now,
+            examiner_voice=preferences.examiner_voice,
+            first_language=preferences.first_language,
+            bank_version=plan.bank_version,
+            bank_content_hash=plan.bank_content_hash,
+            plan=plan,
+            state=state,
+            move=move,
+            move_made_at=now,
+            usage=Usage().with_synthesis(speech.characters_synthesized),
+            create_key=key,
         )
-    except PlanError as error:
-        raise errors.ValidationFailed(
-            details={"fields": [{"field": "practice_id", "problem": str(error)}]}
-        ) from None
-    move, state = start_test(plan)
-    speech = examiner_audio.speak(container, move.text, voice=preferences.examiner_voice)
-    session = SessionDocument(
-        session_id=session_id,
-        uid=caller.uid,
-        mode=request.mode,
-        practice_id=request.practice_id,
-        created_at=now,
-        updated_at=now,
-        last_activity_at=now,
-        examiner_voice=preferences.examiner_voice,
-        first_language=preferences.first_language,
-        bank_version=plan.bank_version,
-        bank_content_hash=plan.bank_content_hash,
-        plan=plan,
-        state=state,
-        move=move,
-        move_made_at=now,
-        usage=Usage().with_synthesis(speech.characters_synthesized),
-        create_key=key,
-    )
 
-    def write(transaction: Transaction) -> None:
-        memory = transaction.get(memory_path(caller.uid)) if move.first_asked else None
-        transaction.create(session_path(session_id), to_data(session))
-        if move.first_asked:
-            transaction.set(memory_path(caller.uid), remembered(memory, move.first_asked, now))
+        def write(transaction: Transaction) -> None:
+            memory = transaction.get(memory_path(caller.uid)) if move.first_asked else None
+            transaction.create(session_path(session_id), to_data(session))
+            if move.first_asked:
+                transaction.set(memory_path(caller.uid), remembered(memory, move.first_asked, now))
 
-    try:
-        store.run_transaction(write)
-    except errors.Conflict:
-        return False, _repeated_create(container, caller, session_id, request)
-    log.info(
-        "session_created",
-        mode=request.mode,
-        bank_version=plan.bank_version,
-        audio_unavailable=speech.audio_unavailable,
-    )
-    return True, session_view(session, speech, now)
+        try:
+            store.run_transaction(write)
+        except errors.Conflict:
+            return False, _repeated_create(container, caller, session_id, request)
+        log.info(
+            "session_created",
+            mode=request.mode,
+            bank_version=plan.bank_version,
+            audio_unavailable=speech.audio_unavailable,
+        )
+        return True, session_view(session, speech, now)
 
 
 def _repeated_create(
@@ -146,16 +146,16 @@ def list_my_sessions(container: Container, caller: Caller) -> SessionList:
 
 def get_session(container: Container, caller: Caller, session_id: str) -> SessionView:
     """The session as the app resumes it: the current line with a fresh audio URL, the turns."""
-    bind(session_id=session_id)
-    store, now = store_of(container), container.clock.now()
-    session = owned_session(store, session_id, caller.uid)
-    session = abandon_if_idle(store, session, now, container.settings.session_idle_minutes)
-    # A failed publish is logged there; the next finish or GET retries, and the learner
-    # still resumes now.
-    with contextlib.suppress(errors.DependencyUnavailable):
-        session = publish_if_pending(container, session)
-    session, speech = _current_line(container, session)
-    return session_view(session, speech, now)
+    with bound_context(session_id=session_id):
+        store, now = store_of(container), container.clock.now()
+        session = owned_session(store, session_id, caller.uid)
+        session = abandon_if_idle(store, session, now, container.settings.session_idle_minutes)
+        # A failed publish is logged there; the next finish or GET retries, and the learner
+        # still resumes now.
+        with contextlib.suppress(errors.DependencyUnavailable):
+            session = publish_if_pending(container, session)
+        session, speech = _current_line(container, session)
+        return session_view(session, speech, now)
 
 
 def _current_line(
@@ -181,19 +181,19 @@ def finish_session(container: Container, caller: Caller, session_id: str) -> Ses
     A finished session is returned as it is (its event published if an earlier attempt did
     not get it out); an abandoned one is SessionNotActive.
     """
-    bind(session_id=session_id)
-    store, now = store_of(container), container.clock.now()
-    idle_minutes = container.settings.session_idle_minutes
-    session = owned_session(store, session_id, caller.uid)
-    session = abandon_if_idle(store, session, now, idle_minutes)
-    if session.status == "active":
-        session = _close_now(container, caller, session)
-    elif session.status == "finished":
-        session = publish_if_pending(container, session)
-    if session.status == "abandoned":
-        raise SessionNotActive(details={"status": session.status})
-    session, speech = _current_line(container, session)
-    return session_view(session, speech, now)
+    with bound_context(session_id=session_id):
+        store, now = store_of(container), container.clock.now()
+        idle_minutes = container.settings.session_idle_minutes
+        session = owned_session(store, session_id, caller.uid)
+        session = abandon_if_idle(store, session, now, idle_minutes)
+        if session.status == "active":
+            session = _close_now(container, caller, session)
+        elif session.status == "finished":
+            session = publish_if_pending(container, session)
+        if session.status == "abandoned":
+            raise SessionNotActive(details={"status": session.status})
+        session, speech = _current_line(container, session)
+        return session_view(session, speech, now)
 
 
 def _close_now(container: Container, caller: Caller, session: SessionDocument) -> SessionDocument:

@@ -35,7 +35,7 @@ from shared import errors
 from shared.bootstrap import Container
 from shared.exam.language_check import answered_turn
 from shared.exam.policy import FollowUpWriter, answer_context, next_move
-from shared.logging import bind, get_logger
+from shared.logging import bound_context, get_logger
 from shared.models.exam import ExamState, Move
 from shared.models.identity import Caller
 from shared.models.speech import Transcript
@@ -162,12 +162,12 @@ def post_turn(
     AudioNotUploaded, an audio refusal (``shared.speech.audio_errors``) or
     TranscriptionUnavailable.
     """
-    bind(session_id=session_id)
-    times = StageTimes()
-    with counted_calls() as tally:
-        turn = _Turn(container, caller, session_id, key, times)
-        result, replayed = turn.take(body)
-    return TurnOutcome(result, replayed, tally.counts, times.rounded())
+    with bound_context(session_id=session_id):
+        times = StageTimes()
+        with counted_calls() as tally:
+            turn = _Turn(container, caller, session_id, key, times)
+            result, replayed = turn.take(body)
+        return TurnOutcome(result, replayed, tally.counts, times.rounded())
 
 
 class _Turn:
@@ -570,28 +570,28 @@ def _session_after(
 # --- before the turn --------------------------------------------------------------------------
 def upload_url(container: Container, caller: Caller, session_id: str, key: str) -> UploadUrl:
     """A signed PUT URL for a long answer; then post the turn with ``{"uploaded": true}``."""
-    bind(session_id=session_id)
-    settings, now = container.settings, container.clock.now()
-    store = store_of(container)
-    session = owned_session(store, session_id, caller.uid)
-    session = abandon_if_idle(store, session, now, settings.session_idle_minutes)
-    if session.status != "active":
-        raise SessionNotActive(details={"status": session.status})
-    name = answer_audio.upload_blob_name(caller.uid, session_id, turn_id_for(session_id, key))
-    url = container.blobs.signed_url(
-        settings.audio_bucket,
-        name,
-        method="PUT",
-        expires_seconds=settings.signed_url_seconds,
-        content_type=answer_audio.UPLOAD_CONTENT_TYPE,
-    )
-    return UploadUrl(
-        upload_url=url,
-        content_type=answer_audio.UPLOAD_CONTENT_TYPE,
-        object_name=name,
-        expires_at=now + timedelta(seconds=settings.signed_url_seconds),
-        max_bytes=settings.max_uploaded_audio_bytes,
-    )
+    with bound_context(session_id=session_id):
+        settings, now = container.settings, container.clock.now()
+        store = store_of(container)
+        session = owned_session(store, session_id, caller.uid)
+        session = abandon_if_idle(store, session, now, settings.session_idle_minutes)
+        if session.status != "active":
+            raise SessionNotActive(details={"status": session.status})
+        name = answer_audio.upload_blob_name(caller.uid, session_id, turn_id_for(session_id, key))
+        url = container.blobs.signed_url(
+            settings.audio_bucket,
+            name,
+            method="PUT",
+            expires_seconds=settings.signed_url_seconds,
+            content_type=answer_audio.UPLOAD_CONTENT_TYPE,
+        )
+        return UploadUrl(
+            upload_url=url,
+            content_type=answer_audio.UPLOAD_CONTENT_TYPE,
+            object_name=name,
+            expires_at=now + timedelta(seconds=settings.signed_url_seconds),
+            max_bytes=settings.max_uploaded_audio_bytes,
+        )
 
 
 def recording_limits(container: Container) -> RecordingLimits:

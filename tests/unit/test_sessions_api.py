@@ -302,3 +302,20 @@ def test_a_publish_in_progress_elsewhere_is_not_repeated(examiner: Examiner) -> 
     examiner.world.clock.advance(timedelta(minutes=2))  # the claim has expired
     examiner.sessions.get(f"/sessions/{session_id}", headers=examiner.world.auth())
     assert len(examiner.world.events.messages(examiner.settings.topic_session_finished)) == 2
+
+
+def test_services_called_outside_a_request_leave_no_log_context(examiner: Examiner) -> None:
+    import structlog
+
+    from shared import bootstrap
+    from shared.models.identity import Caller
+    from shared.sessions import service, turns
+    from shared.sessions.models import CreateSession
+    from tests.unit.session_support import answer_audio
+
+    container, caller = bootstrap.get_container(), Caller(uid="learner-1")
+    _, view = service.create_session(container, caller, CreateSession(mode="part1"))
+    turns.post_turn(container, caller, view.session_id, "direct-call-01", answer_audio())
+    service.get_session(container, caller, view.session_id)
+    service.finish_session(container, caller, view.session_id)
+    assert "session_id" not in structlog.contextvars.get_contextvars()
