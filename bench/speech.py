@@ -9,6 +9,8 @@ Sections (each a function in SECTIONS; add yours, e.g. text-to-speech, the same 
   (decode time / audio time; model load excluded and reported apart).
 - ``stt-long``: the same on one ~110 s answer (the sentences with pauses between them),
   split at pauses into pieces as the engine does for long answers.
+- ``tts``: embedded text-to-speech (flite) real-time factor per voice (bench/tts.py).
+- ``decode``: decoding and normalising browser audio, x real time (bench/speech_decode.py).
 """
 
 from __future__ import annotations
@@ -70,9 +72,23 @@ def stt_long(voices: Sequence[str]) -> None:
         print(f"{voice:8} {answer.duration:8.1f} {wer:7.3f} {elapsed / answer.duration:7.3f}")
 
 
+def tts(_: Sequence[str]) -> None:
+    from bench import tts as text_to_speech
+
+    text_to_speech.main([])
+
+
+def decode(_: Sequence[str]) -> None:
+    from bench import speech_decode
+
+    speech_decode.main([])
+
+
 SECTIONS: dict[str, Callable[[Sequence[str]], None]] = {
     "stt": stt,
     "stt-long": stt_long,
+    "tts": tts,
+    "decode": decode,
 }
 
 

@@ -47,11 +47,11 @@ def best_of(repeat: int, work: Callable[[], object]) -> float:
     return min(timings)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--repeat", type=int, default=5)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     seconds = args.seconds
     limit = seconds + 30
 

@@ -51,10 +51,10 @@ def best_of(repeat: int, work: Callable[[], object]) -> float:
     return min(timings)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     configure_logging("WARNING")  # one log line per synthesis would bury the table
 
     flite = FliteTextToSpeech()
