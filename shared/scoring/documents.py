@@ -39,8 +39,10 @@ __all__ = [
     "Summary",
     "TimedGrammarIssue",
     "advance_status",
+    "claim_completion",
     "deep_path",
     "finite_metrics",
+    "release_completion",
     "scoring_state",
     "summary_path",
 ]
@@ -236,5 +238,27 @@ def advance_status(
     return store.run_transaction(move)
 
 
-def mark_completed_published(store: DocumentStore, session_id: str) -> None:
-    store.set(f"sessions/{session_id}", {"scoring": {"completed_published": True}}, merge=True)
+def claim_completion(store: DocumentStore, session_id: str, now: datetime) -> bool:
+    """Set ``analysis_ready`` and claim the one analysis-completed announcement; True for the
+    one caller that gets to publish it (concurrent duplicates all reach this point)."""
+    path = f"sessions/{session_id}"
+
+    def claim(transaction: Transaction) -> bool:
+        found = transaction.get(path)
+        if found is None:
+            return False
+        current = scoring_state(found.data)
+        if current is not None and current.completed_published:
+            return False
+        update = {"status": "analysis_ready", "reason": None, "updated_at": now}
+        if current is not None and current.status == "analysis_ready":
+            update = {}
+        transaction.set(path, {"scoring": {**update, "completed_published": True}}, merge=True)
+        return True
+
+    return store.run_transaction(claim)
+
+
+def release_completion(store: DocumentStore, session_id: str) -> None:
+    """The announcement did not go out: let the event's retry publish it."""
+    store.set(f"sessions/{session_id}", {"scoring": {"completed_published": False}}, merge=True)

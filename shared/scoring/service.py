@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+from shared import errors
 from shared.bootstrap import Container
 from shared.events import PermanentFailure
 from shared.logging import bound_context, get_logger
@@ -23,9 +24,9 @@ from shared.scoring.documents import (
     DeepAnalysis,
     Summary,
     advance_status,
+    claim_completion,
     deep_path,
-    mark_completed_published,
-    scoring_state,
+    release_completion,
     summary_path,
 )
 from shared.scoring.inputs import load_finished_session, load_inputs
@@ -110,7 +111,7 @@ def analyze_session(
 ) -> str:
     """Phase 2 for ``session_id`` (phase 1 first if its summary is missing)."""
     with bound_context(session_id=session_id):
-        session, data = _session(container, session_id)
+        session, _ = _session(container, session_id)
         store = container.store
         existing = store.get(deep_path(session_id))
         if existing is None:
@@ -135,18 +136,22 @@ def analyze_session(
                 speaking_band=phase2.analysis.speaking_band,
                 timings=phase2.timings,
             )
-        advanced = advance_status(store, session_id, "analysis_ready", container.clock.now())
-        state = scoring_state(data)
-        if advanced or state is None or not state.completed_published:
-            _announce(container, session_id, store.get(deep_path(session_id)))
+        if claim_completion(store, session_id, container.clock.now()):
+            _announce(container, session_id)
         return "analysis_ready" if existing is None else "already_analysed"
 
 
-def _announce(container: Container, session_id: str, deep: Any) -> None:
+def _announce(container: Container, session_id: str) -> None:
+    """analysis-completed, once: the claim was taken in the status write; a failed publish
+    gives it back so the event's retry publishes."""
+    deep = container.store.get(deep_path(session_id))
     judge = DeepAnalysis.model_validate(deep.data).judge if deep is not None else None
-    container.events.publish(
-        container.settings.topic_analysis_completed,
-        {"session_id": session_id, "judge": judge},
-        attributes={"session_id": session_id, "event_type": EVENT_ANALYSIS_COMPLETED},
-    )
-    mark_completed_published(container.store, session_id)
+    try:
+        container.events.publish(
+            container.settings.topic_analysis_completed,
+            {"session_id": session_id, "judge": judge},
+            attributes={"session_id": session_id, "event_type": EVENT_ANALYSIS_COMPLETED},
+        )
+    except errors.DependencyUnavailable:
+        release_completion(container.store, session_id)
+        raise

@@ -137,3 +137,18 @@ def test_a_store_outage_raises_so_the_event_is_retried(examiner: Examiner) -> No
         scoring.score_session(event)
     container.blobs.get = original  # type: ignore[method-assign]
     assert scoring.score_session(event) == "done"  # no marker was left: the retry runs
+
+
+def test_a_lost_completion_announcement_is_made_by_the_retry(examiner: Examiner) -> None:
+    from shared import errors
+
+    session_id = finish_a_test(examiner, seconds=20.0)
+    event = _requested(examiner, session_id)
+    examiner.world.events.fail_with = errors.DependencyUnavailable()
+    with pytest.raises(errors.DependencyUnavailable):
+        scoring.analyze_session(event)
+    examiner.world.events.fail_with = None
+    assert scoring.analyze_session(event) == "done"
+    assert scoring.analyze_session(_requested(examiner, session_id)) == "done"
+    completed = examiner.world.events.messages(examiner.settings.topic_analysis_completed)
+    assert len(completed) == 1
