@@ -75,6 +75,17 @@ test: lint prereqs
 unit: $(REQUIREMENTS_STAMP)
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
 
+# A scripted learner takes a complete mock test over HTTP on the local stack (the one of
+# `make run` when it is up, else one started for the demo): `make demo ARGS="--level 5"`.
+.PHONY: demo bench-turns
+demo: prereqs
+	$(PY) -m devstack.demo $(ARGS)
+
+# Per-turn server time by stage and Firestore operations per turn, at 1 and 20 concurrent
+# learners on the local stack: `make bench-turns ARGS="--learners 1,20 --turns 8"`.
+bench-turns: prereqs
+	$(PY) -m bench.turns $(ARGS)
+
 # README.md's configuration table, between its settings-table markers (a unit test checks it).
 settings-table: $(REQUIREMENTS_STAMP)
 	$(PY) -c 'import pathlib; from shared.config import settings_markdown_table as table; \
