@@ -84,9 +84,14 @@ SAMPLE_RATE_HZ: Final = 16000
 
 
 def follow_up_writer(container: Container) -> FollowUpWriter | None:
-    """Who words Part 3 follow-ups; None: the policy's deterministic generator."""
-    # Hook: return shared.exam.model_followups.follow_up_writer(model) here when wired.
-    return None
+    """Who words Part 3 follow-ups: Gemini when configured (its answer passes a self-check or
+    is discarded); None: the policy's deterministic generator, the offline path."""
+    model = container.language_model
+    if model is None:
+        return None
+    from shared.exam.model_followups import follow_up_writer as model_follow_up_writer
+
+    return model_follow_up_writer(model)
 
 
 @dataclass(frozen=True)

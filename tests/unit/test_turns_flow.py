@@ -275,3 +275,25 @@ def test_a_follow_up_writer_is_asked_once_per_answer(
     assert written, "no follow-up was worded by the writer"
     # The policy runs twice a turn (ahead of and inside the transaction): one question each.
     assert len(asked) == len(set(asked))
+
+
+def test_follow_ups_are_worded_by_the_language_model_only_when_one_is_configured() -> None:
+    from shared.bootstrap import Container
+    from shared.config import load_settings
+    from shared.sessions import turns
+    from tests.fakes.language_model import ScriptedLanguageModel
+
+    offline = Container(load_settings({}))
+    assert turns.follow_up_writer(offline) is None
+    model = ScriptedLanguageModel(
+        '{"question": "Why do you think city parks matter to people who work long hours?"}'
+    )
+    online = Container(load_settings({}), language_model=model)
+    writer = turns.follow_up_writer(online)
+    assert writer is not None
+    text = writer(
+        "I love the park near my office because I can relax there after work.",
+        "parks and green spaces in cities",
+        "Why are parks important?",
+    )
+    assert text == "Why do you think city parks matter to people who work long hours?"
