@@ -28,6 +28,8 @@ help:
 	@echo "make fmt     fix what ruff can fix and format the code"
 	@echo "make settings-table  regenerate README.md's configuration table from Settings"
 	@echo "make setup   create .venv and install node_modules (done by the targets above)"
+	@echo "make demo    a scripted learner takes a full mock test over HTTP (ARGS=\"--level 5\")"
+	@echo "make bench-turns  per-turn server time by stage at 1 and 20 learners"
 	@echo "make clean-local  delete the local stack's data (.local/)"
 
 $(PY):
