@@ -1,0 +1,417 @@
+"""Fluency from word timings: exact counts on hand-built answers, and one flite recording."""
+
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+import pytest
+
+from shared.assessment.fluency import (
+    anchored_band,
+    calibration,
+    find_pauses,
+    find_repairs,
+    fluency_analysis,
+    fluency_profile,
+    silent_intervals,
+    syllables,
+)
+from shared.models.assessment import AnswerText, TimedWord
+
+WORD_SECONDS = 0.3
+GAP_SECONDS = 0.05
+FILLERS = {"um", "uh", "er"}
+
+
+def spoken(script: str, *, turn_id: str = "t1", part: int = 1, start: float = 0.5) -> AnswerText:
+    """An answer from a script: words last 0.3 s with 0.05 s between them; ``[0.6]`` is a
+    0.6 s silence instead of the usual gap; um/uh/er are filled pauses. Punctuation stays in
+    the text (as a punctuating recogniser gives it) and is stripped from the timed words."""
+    words: list[TimedWord] = []
+    cursor = start
+    gap = 0.0
+    for token in script.split():
+        silence = re.fullmatch(r"\[(\d+(?:\.\d+)?)\]", token)
+        if silence:
+            gap = float(silence.group(1))
+            continue
+        cursor += gap if words else 0.0
+        bare = token.strip(".,!?")
+        words.append(
+            TimedWord(
+                text=bare,
+                start=round(cursor, 3),
+                end=round(cursor + WORD_SECONDS, 3),
+                filled_pause=bare.lower() in FILLERS,
+            )
+        )
+        cursor += WORD_SECONDS
+        gap = GAP_SECONDS
+    text = " ".join(token for token in script.split() if not token.startswith("["))
+    return AnswerText(
+        turn_id=turn_id,
+        part=part,  # type: ignore[arg-type]
+        text=text,
+        words=tuple(words),
+        duration_seconds=round(cursor + 0.5, 3),
+    )
+
+
+def test_pauses_are_gaps_of_a_quarter_second_or_more() -> None:
+    answer = spoken("I went [0.6] to the [0.3] park [0.2] yesterday [0.25] morning")
+
+    pauses = find_pauses(answer)
+
+    assert [(p.before, p.after) for p in pauses] == [(1, 2), (3, 4), (5, 6)]
+    assert [round(p.seconds, 3) for p in pauses] == [0.6, 0.3, 0.25]
+    assert pauses[0].start == pytest.approx(0.5 + 0.3 + 0.05 + 0.3)
+
+
+def test_mean_length_of_run_counts_words_between_pauses_without_fillers() -> None:
+    answer = spoken("I went um there [0.5] to the big [0.4] park")
+
+    metrics = fluency_profile([answer]).metrics
+
+    assert metrics["silent_pauses"] == 2
+    assert metrics["mean_length_of_run"] == pytest.approx((3 + 3 + 1) / 3, abs=1e-3)
+    assert metrics["filled_pauses"] == 1
+
+
+def test_adjacent_fillers_are_one_hesitation_and_separate_ones_are_two() -> None:
+    answer = spoken("I um went uh er to [0.5] um the park")
+
+    profile = fluency_profile([answer]).answers[0]
+
+    assert len(profile.filled_pauses) == 3  # um | uh er | um
+    assert profile.filled_pauses[1] == (
+        answer.words[3].start,
+        answer.words[4].end,
+    )
+
+
+def test_speech_rate_is_words_over_speaking_time() -> None:
+    # 40 words of 0.3 s with 0.05 s gaps: speaking time 40 * 0.3 + 39 * 0.05 = 13.95 s
+    answer = spoken(" ".join(["word"] * 40))
+
+    metrics = fluency_profile([answer]).metrics
+
+    assert metrics["speaking_seconds"] == pytest.approx(13.95)
+    assert metrics["speech_rate_wpm"] == pytest.approx(40 / 13.95 * 60, abs=0.01)
+    assert metrics["articulation_rate_wpm"] == pytest.approx(metrics["speech_rate_wpm"])
+
+
+def test_pauses_and_fillers_take_time_out_of_articulation_rate() -> None:
+    answer = spoken("one two [1.0] three four um five six")
+
+    metrics = fluency_profile([answer]).metrics
+
+    phonation = metrics["speaking_seconds"] - 1.0 - WORD_SECONDS
+    assert metrics["phonation_seconds"] == pytest.approx(phonation, abs=0.01)
+    assert metrics["articulation_rate_wpm"] == pytest.approx(6 / phonation * 60, abs=0.1)
+
+
+@pytest.mark.parametrize(
+    ("script", "expected"),
+    [
+        ("I I went to the shop", ["I I"]),
+        ("I went to the the the shop", ["the the", "the the"]),
+        ("we met in the in the city centre", ["in the in the"]),
+        ("I think that I think that it is fine", ["I think that I think that"]),
+        ("I went um went to school", ["went um went"]),
+        ("it was very very good", []),
+        ("I like it and I like you", []),
+    ],
+)
+def test_repetitions(script: str, expected: list[str]) -> None:
+    repairs = find_repairs(spoken(script))
+
+    assert [r.quote for r in repairs if r.kind == "repetition"] == expected
+
+
+@pytest.mark.parametrize(
+    ("script", "expected"),
+    [
+        ("yesterday I go I went to the market", ["I go I went"]),
+        ("she have she has two cats", ["she have she has"]),
+        ("I bought a apple an apple today", ["a apple an apple"]),
+        ("my brother um my sister lives there", ["my brother um my sister"]),
+        ("it is no I mean it was great", ["no I mean"]),
+        ("I lived there or rather I stayed there", ["or rather"]),
+        ("I think I will go", []),
+        ("I like my flat [0.6] my hometown is small", []),
+        ("I mean it is a good idea", []),
+    ],
+)
+def test_self_corrections(script: str, expected: list[str]) -> None:
+    repairs = find_repairs(spoken(script))
+
+    assert [r.quote for r in repairs if r.kind == "self_correction"] == expected
+
+
+def test_cut_off_word_then_restart_is_a_self_correction() -> None:
+    answer = spoken("my mother- my father works there")
+
+    repairs = find_repairs(answer)
+
+    assert [(r.kind, r.quote) for r in repairs] == [("self_correction", "my mother- my father")]
+
+
+@pytest.mark.parametrize(
+    ("script", "locations"),
+    [
+        # inside a phrase: after a determiner, a preposition, an auxiliary, a conjunction
+        ("I went to the [0.5] park", ["mid_clause"]),
+        ("I went to [0.5] the park", ["mid_clause"]),
+        ("it was [0.5] really nice", ["mid_clause"]),
+        ("I stayed and [0.5] I read", ["mid_clause"]),
+        # before a conjunction, a subject pronoun, a discourse marker
+        ("I stayed home [0.5] because it rained", ["boundary"]),
+        ("I stayed home [0.5] we watched films", ["boundary"]),
+        ("it rained [0.5] however we went out", ["boundary"]),
+        # a sentence end shown by punctuation, or by a subject and a verb after it
+        ("I like tea. [0.5] Cats are nice", ["boundary"]),
+        ("I like my flat [0.5] my hometown is small", ["boundary"]),
+        # between content words with nothing to mark a clause
+        ("my favourite [0.5] season", ["mid_clause"]),
+        # filled pauses are looked through
+        (
+            "I went to the [0.3] um [0.3] park [0.4] uh [0.4] because",
+            ["mid_clause"] * 2 + ["boundary"] * 2,
+        ),
+    ],
+)
+def test_pause_location(script: str, locations: list[str]) -> None:
+    pauses = find_pauses(spoken(script))
+
+    assert [p.location for p in pauses] == locations
+
+
+def test_mid_clause_share_over_the_test() -> None:
+    answers = [
+        spoken("I went to the [0.5] park [0.5] because it was [0.5] sunny", turn_id="a"),
+        spoken("we met [0.5] and [0.5] we talked", turn_id="b"),
+    ]
+
+    metrics = fluency_profile(answers).metrics
+
+    # a: the|park mid, park|because boundary, was|sunny mid; b: met|and boundary, and|we mid
+    assert metrics["silent_pauses"] == 5
+    assert metrics["mid_clause_pauses"] == 3
+    assert metrics["mid_clause_pause_share"] == pytest.approx(0.6, abs=1e-3)
+
+
+def test_answer_length_against_the_part() -> None:
+    words = " ".join(["word"] * 100)  # 34.95 s of speaking
+    answers = [
+        spoken(words, turn_id="p1", part=1),  # 15-45 s: in range
+        spoken(words, turn_id="p2", part=2),  # 60-120 s: short
+        spoken(words, turn_id="p3", part=3),  # 30-60 s: in range
+    ]
+
+    result = fluency_analysis(answers)
+
+    assert result.metrics["answers_short"] == 1
+    assert result.metrics["answer_length_in_range_share"] == pytest.approx(2 / 3, abs=1e-3)
+    assert result.metrics["part2_mean_seconds"] == pytest.approx(34.95)
+    part2 = [e for e in result.evidence if e.metric == "part2_seconds"]
+    assert part2
+    assert part2[0].turn_id == "p2"
+
+
+def _fluent(turn_id: str) -> AnswerText:
+    sentence = "I usually walk to work because it is close to my flat and I enjoy it"
+    return spoken(" [0.4] ".join([sentence] * 4), turn_id=turn_id, part=3)
+
+
+def _halting(turn_id: str) -> AnswerText:
+    script = (
+        "I um [0.8] usually walk to the [1.2] the work [0.9] because it is [1.0] er close "
+        "[0.7] to my [1.1] flat and [0.9] um I [0.8] enjoy it [0.6] I go I went there [0.9] "
+        "and uh [1.0] it is [0.7] nice and [1.2] my the [0.8] my friend [0.9] um likes it too "
+        "[0.8] and [1.0] er we [0.9] walk to [0.7] the [1.1] park"
+    )
+    return spoken(script, turn_id=turn_id, part=3)
+
+
+def test_a_halting_speaker_scores_below_a_fluent_one() -> None:
+    fluent = fluency_analysis([_fluent("a"), _fluent("b")])
+    halting = fluency_analysis([_halting("a"), _halting("b")])
+
+    assert fluent.sub_score is not None
+    assert halting.sub_score is not None
+    assert halting.sub_score < fluent.sub_score - 2
+    assert 0 <= halting.sub_score <= 9
+    assert 0 <= fluent.sub_score <= 9
+    assert fluent.criterion == halting.criterion == "fluency_coherence"
+    assert 2 <= len(halting.evidence) <= 4
+    quotes = [e for e in halting.evidence if e.kind == "quote"]
+    assert quotes
+    assert all(e.turn_id and e.start_seconds is not None for e in quotes)
+    for evidence in quotes:  # verbatim from the learner's own words
+        assert evidence.quote is not None
+        assert evidence.quote in " ".join(w.text for w in _halting("a").words)
+
+
+def test_too_little_speech_is_not_scored() -> None:
+    result = fluency_analysis([spoken("I like it very much")])
+
+    assert result.sub_score is None
+    assert result.not_scored_reason
+    assert "too little speech" in result.not_scored_reason
+
+
+def test_no_timed_words_is_not_scored() -> None:
+    answer = AnswerText(turn_id="t", part=1, text="hello there", duration_seconds=3.0)
+
+    result = fluency_analysis([answer])
+
+    assert result.sub_score is None
+    assert result.not_scored_reason
+
+
+def test_anchored_band_interpolates_and_clamps() -> None:
+    anchors = [[50.0, 3.0], [100.0, 5.0], [150.0, 8.0]]
+
+    assert anchored_band(75.0, anchors) == pytest.approx(4.0)
+    assert anchored_band(125.0, anchors) == pytest.approx(6.5)
+    assert anchored_band(10.0, anchors) == 3.0
+    assert anchored_band(500.0, anchors) == 8.0
+    assert anchored_band(8.0, [[6.0, 9.0], [10.0, 7.0]]) == pytest.approx(8.0)
+
+
+def test_every_fluency_component_is_a_metric_the_analyzer_reports() -> None:
+    answers = [_halting("a"), _fluent("b")]
+    metrics = fluency_profile(answers).metrics
+    settings = calibration()
+
+    assert settings["version"] == "audio_v1"
+    for name, spec in settings["fluency"]["components"].items():
+        assert name in metrics, name
+        assert spec["weight"] > 0
+        assert len(spec["anchors"]) >= 2
+
+
+@pytest.mark.parametrize(
+    ("word", "count"),
+    [
+        ("cat", 1),
+        ("table", 2),
+        ("walked", 1),
+        ("wanted", 2),
+        ("going", 2),
+        ("beautiful", 3),
+        ("idea", 3),
+        ("every", 3),
+        ("education", 4),
+        ("make", 1),
+        ("boxes", 2),
+    ],
+)
+def test_syllables(word: str, count: int) -> None:
+    assert syllables(word) == count
+
+
+def _tone_bursts(layout: list[tuple[str, float]]) -> bytes:
+    """Voiced-like bursts ("tone", seconds) and silences ("gap", seconds) with faint noise."""
+    rate = 16000
+    parts = []
+    for kind, seconds in layout:
+        t = np.arange(round(seconds * rate)) / rate
+        if kind == "tone":
+            parts.append(8000 * np.sin(2 * np.pi * 150 * t) + 3000 * np.sin(2 * np.pi * 450 * t))
+        else:
+            parts.append(np.zeros(len(t)))
+    signal = np.concatenate(parts) + np.random.default_rng(1).normal(0, 30, sum(map(len, parts)))
+    return bytes(signal.astype("<i2").tobytes())
+
+
+def test_silent_intervals_find_silences_to_the_frame() -> None:
+    pcm = _tone_bursts([("tone", 1.0), ("gap", 0.5), ("tone", 0.8), ("gap", 0.2), ("tone", 1.0)])
+
+    silences = silent_intervals(pcm)
+
+    assert len(silences) == 1  # the 0.2 s gap is not a pause
+    start, end = silences[0]
+    assert start == pytest.approx(1.0, abs=0.011)
+    assert end == pytest.approx(1.5, abs=0.011)
+
+
+def test_audio_finds_a_pause_the_word_timings_hide() -> None:
+    # The recogniser stretched "park" over the silence after it: no gap between the words.
+    pcm = _tone_bursts([("tone", 1.0), ("gap", 0.6), ("tone", 1.0)])
+    words = (
+        TimedWord(text="the", start=0.0, end=0.4),
+        TimedWord(text="park", start=0.4, end=1.5),
+        TimedWord(text="is", start=1.6, end=2.0),
+        TimedWord(text="big", start=2.0, end=2.6),
+    )
+    answer = AnswerText(turn_id="t", part=1, text="the park is big", words=words)
+
+    without = fluency_profile([answer]).answers[0].pauses
+    with_audio = fluency_profile([answer], {"t": pcm}).answers[0].pauses
+
+    assert without == ()
+    assert len(with_audio) == 1
+    assert with_audio[0].start == pytest.approx(1.0, abs=0.02)
+    assert with_audio[0].end == pytest.approx(1.6, abs=0.02)
+    assert (with_audio[0].before, with_audio[0].after) == (1, 2)
+
+
+def test_a_flite_recording_has_a_plausible_speech_rate() -> None:
+    from shared.speech.pocketsphinx_stt import PocketsphinxSpeechToText
+    from tests.speech_samples import SENTENCES, long_answer
+
+    recording = long_answer(SENTENCES[:3], [0.6, 0.8])
+    transcript = PocketsphinxSpeechToText().transcribe(recording.pcm16, 16000, language="en")
+    answer = AnswerText(
+        turn_id="t1",
+        part=1,
+        text=transcript.text,
+        words=tuple(
+            TimedWord(text=w.text, start=w.start, end=w.end, filled_pause=w.filled_pause)
+            for w in transcript.words
+        ),
+        duration_seconds=recording.duration,
+    )
+
+    metrics = fluency_analysis([answer], {"t1": recording.pcm16}).metrics
+
+    # flite reads at about 180-200 words a minute; people talk at 100-200.
+    assert 120 <= metrics["speech_rate_wpm"] <= 260
+    assert metrics["speech_rate_wpm"] < metrics["articulation_rate_wpm"]
+    assert metrics["silent_pauses"] == 2  # the two silences placed between the sentences
+    assert metrics["mean_pause_seconds"] >= 0.6
+    assert not math.isnan(metrics["mean_length_of_run"])
+
+
+def test_audio_widens_a_hesitation_and_drops_a_filler_inside_a_word() -> None:
+    # sound 0-1.0 ("I went"), silence, sound 1.5-1.9 (the hesitation), silence, sound 2.4-3.4
+    pcm = _tone_bursts([("tone", 1.0), ("gap", 0.5), ("tone", 0.4), ("gap", 0.5), ("tone", 1.0)])
+    words = (
+        TimedWord(text="I", start=0.0, end=0.4),
+        TimedWord(text="uh", start=0.41, end=0.45, filled_pause=True),  # inside "I went"
+        TimedWord(text="went", start=0.45, end=1.0),
+        TimedWord(text="uh", start=1.65, end=1.7, filled_pause=True),  # the real one, clipped
+        TimedWord(text="home", start=2.4, end=3.4),
+    )
+    answer = AnswerText(turn_id="t", part=1, text="I uh went uh home", words=words)
+
+    words_only = fluency_profile([answer]).answers[0].filled_pauses
+    with_audio = fluency_profile([answer], {"t": pcm}).answers[0].filled_pauses
+
+    assert len(words_only) == 2
+    assert len(with_audio) == 1
+    start, end = with_audio[0]
+    assert start == pytest.approx(1.5, abs=0.02)
+    assert end == pytest.approx(1.9, abs=0.02)
+
+
+def test_audio_that_cannot_tell_silence_from_speech_falls_back_on_word_gaps() -> None:
+    noise = np.random.default_rng(4).normal(0, 4000, 4 * 16000).astype("<i2").tobytes()
+    answer = spoken("I went [0.6] to the park")
+
+    assert silent_intervals(noise) is None
+    pauses = fluency_profile([answer], {answer.turn_id: noise}).answers[0].pauses
+    assert [(p.before, p.after) for p in pauses] == [(1, 2)]
