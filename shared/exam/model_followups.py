@@ -43,6 +43,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shared.errors import AppError
 from shared.logging import get_logger
+from shared.models.exam import WrittenFollowUp
 from shared.models.language import GenerationRequest, QuotedText
 from shared.ports import LanguageModel
 from shared.prompts.templates import PromptTemplate, load_template
@@ -518,12 +519,20 @@ def rephrase_question(
     return _accepted(text, "rephrase", request, version)
 
 
-def follow_up_writer(model: LanguageModel) -> Callable[[str, str, str], str | None]:
+def follow_up_writer(model: LanguageModel) -> Callable[[str, str, str], WrittenFollowUp | None]:
     """``write_follow_up`` in the shape the examiner policy takes (``policy.FollowUpWriter``):
-    ``(answer, theme, question) -> text or None``; it never raises for a model failure."""
+    ``(answer, theme, question) -> WrittenFollowUp or None``; it never raises for a model
+    failure. The template ref and hash travel with the question so the turn stores them."""
 
-    def write(answer: str, theme: str, question: str) -> str | None:
+    def write(answer: str, theme: str, question: str) -> WrittenFollowUp | None:
         written = write_follow_up(model, theme=theme, question=question, answers=[answer])
-        return written.text if written is not None else None
+        if written is None:
+            return None
+        return WrittenFollowUp(
+            text=written.text,
+            template_id=written.template_id,
+            template_hash=written.template_hash,
+            model=written.model,
+        )
 
     return write

@@ -59,6 +59,7 @@ from shared.models.exam import (
     Reprompts,
     Stage,
     TestPlan,
+    WrittenFollowUp,
     stage_part,
 )
 
@@ -107,7 +108,7 @@ ClosingKind = Literal["closing", "closing_practice", "closing_time", "closing_ea
 # Optional follow-up writer (a language model behind the service): called with the learner's
 # answer, the card's theme and the question answered. It must not raise: on any failure it
 # returns None, and None or an unacceptable text falls back to the deterministic generator.
-FollowUpWriter = Callable[[str, str, str], str | None]
+FollowUpWriter = Callable[[str, str, str], WrittenFollowUp | None]
 
 
 class ExamClosed(ValueError):
@@ -638,8 +639,14 @@ def _next_part3(reply: _Reply) -> tuple[int, bool] | None:
 def _write_follow_up(reply: _Reply, answer: str, theme: str, state: ExamState) -> FollowUp:
     if reply.writer is not None:
         written = reply.writer(answer, theme, state.question_text)
-        if written is not None and acceptable_follow_up(written.strip()):
-            return FollowUp(text=written.strip(), basis="model", template_id="model")
+        if written is not None and acceptable_follow_up(written.text.strip()):
+            return FollowUp(
+                text=written.text.strip(),
+                basis="model",
+                template_id=written.template_id,
+                template_hash=written.template_hash,
+                model=written.model,
+            )
     return follow_up_question(
         answer,
         theme=theme,

@@ -306,6 +306,19 @@ class FollowUp(_Frozen):
     phrase: str | None = None
     claim: str | None = None
     template_id: str
+    template_hash: str | None = Field(
+        default=None, description="Content hash of the prompt template, for model-written ones."
+    )
+    model: str | None = Field(default=None, description="The model that wrote it, if any.")
+
+
+class WrittenFollowUp(_Frozen):
+    """A follow-up worded by a language model, with the versioned brief that produced it."""
+
+    text: str
+    template_id: str = Field(description="The brief's ref, e.g. 'part3_followup@1'.")
+    template_hash: str
+    model: str
 
 
 class MoveStep(_Frozen):

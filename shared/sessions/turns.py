@@ -36,7 +36,7 @@ from shared.bootstrap import Container
 from shared.exam.language_check import answered_turn
 from shared.exam.policy import FollowUpWriter, answer_context, next_move
 from shared.logging import bound_context, get_logger
-from shared.models.exam import ExamState, Move
+from shared.models.exam import ExamState, Move, WrittenFollowUp
 from shared.models.identity import Caller
 from shared.models.speech import Transcript
 from shared.ports import Transaction
@@ -146,9 +146,9 @@ class _OnceWriter:
     def __init__(self, writer: FollowUpWriter, times: StageTimes) -> None:
         self._writer = writer
         self._times = times
-        self._said: dict[tuple[str, str, str], str | None] = {}
+        self._said: dict[tuple[str, str, str], WrittenFollowUp | None] = {}
 
-    def __call__(self, answer: str, theme: str, question: str) -> str | None:
+    def __call__(self, answer: str, theme: str, question: str) -> WrittenFollowUp | None:
         key = (answer, theme, question)
         if key not in self._said:
             with self._times.stage("llm"):

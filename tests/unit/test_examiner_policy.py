@@ -33,7 +33,15 @@ from shared.exam.policy import (
     start_test,
 )
 from shared.exam.text import word_count
-from shared.models.exam import AnsweredTurn, AnswerFlags, ExamState, Move, Stage, TestPlan
+from shared.models.exam import (
+    AnsweredTurn,
+    AnswerFlags,
+    ExamState,
+    Move,
+    Stage,
+    TestPlan,
+    WrittenFollowUp,
+)
 
 FEEDBACK = re.compile(
     r"\b(good|great|excellent|well done|correct|mistake|wrong|perfect|band|score|better)\b",
@@ -485,12 +493,17 @@ def test_a_follow_up_writer_words_follow_ups_but_never_decides_them(plan: TestPl
     calm = simulate(plan, realistic)
     asked: list[tuple[str, str, str]] = []
 
-    def writer(answer: str, theme: str, question: str) -> str | None:
+    def writer(answer: str, theme: str, question: str) -> WrittenFollowUp | None:
         asked.append((answer, theme, question))
         # Every other call misbehaves: that one must fall back to the built-in generator.
-        if len(asked) % 2:
-            return "Why do you think that matters to most families today?"
-        return "Great answer! Your band is 9. Describe your house?"
+        text = (
+            "Why do you think that matters to most families today?"
+            if len(asked) % 2
+            else "Great answer! Your band is 9. Describe your house?"
+        )
+        return WrittenFollowUp(
+            text=text, template_id="part3_followup@1", template_hash="h" * 64, model="fake"
+        )
 
     def respond(move: Move, state: ExamState, n: int) -> AnsweredTurn:
         return realistic(move, state, n)
@@ -506,6 +519,8 @@ def test_a_follow_up_writer_words_follow_ups_but_never_decides_them(plan: TestPl
     assert run.actions() == calm.actions()
     bases = [m.follow_up.basis for m in run.moves if m.follow_up is not None]
     assert bases[0] == "model"
+    worded = next(m.follow_up for m in run.moves if m.follow_up is not None)
+    assert (worded.template_id, worded.template_hash) == ("part3_followup@1", "h" * 64)
     assert "model" not in bases[1::2], bases
     assert plan.card is not None
     assert all(theme == plan.card.theme for _, theme, _ in asked)

@@ -292,7 +292,11 @@ def test_a_rephrase_model_failure_is_none() -> None:
 def test_the_writer_has_the_policy_shape_and_never_raises() -> None:
     model = ScriptedLanguageModel(_said(GOOD), DependencyUnavailable(), _said("Do you like it?"))
     write = follow_up_writer(model)
-    assert write(ANSWER, THEME, QUESTION) == GOOD
+    written = write(ANSWER, THEME, QUESTION)
+    assert written is not None
+    assert written.text == GOOD
+    assert written.template_id.startswith("part3_followup@")
+    assert len(written.template_hash) == 64
     assert write(ANSWER, THEME, QUESTION) is None
     assert write(ANSWER, THEME, QUESTION) is None
     assert [r.quoted[0].text for r in model.requests] == [ANSWER] * 3

@@ -10,6 +10,7 @@ from typing import Any
 import flask.testing
 import pytest
 
+from shared.models.exam import WrittenFollowUp
 from shared.sessions.idempotency import turn_id_for
 from tests.unit.conftest import FakeWorld
 from tests.unit.session_support import Examiner, answer_audio, install_examiner
@@ -256,9 +257,14 @@ def test_a_follow_up_writer_is_asked_once_per_answer(
 
     asked: list[tuple[str, str, str]] = []
 
-    def writer(answer: str, theme: str, question: str) -> str | None:
+    def writer(answer: str, theme: str, question: str) -> WrittenFollowUp | None:
         asked.append((answer, theme, question))
-        return "Why do you think people feel that way about it?"
+        return WrittenFollowUp(
+            text="Why do you think people feel that way about it?",
+            template_id="part3_followup@1",
+            template_hash="h" * 64,
+            model="fake",
+        )
 
     monkeypatch.setattr(turns, "follow_up_writer", lambda container: writer)
     session_id = examiner.start("part2_3")["session_id"]
@@ -296,4 +302,7 @@ def test_follow_ups_are_worded_by_the_language_model_only_when_one_is_configured
         "parks and green spaces in cities",
         "Why are parks important?",
     )
-    assert text == "Why do you think city parks matter to people who work long hours?"
+    assert text is not None
+    assert text.text == "Why do you think city parks matter to people who work long hours?"
+    assert text.template_id.startswith("part3_followup@")
+    assert len(text.template_hash) == 64
