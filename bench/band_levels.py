@@ -1,0 +1,138 @@
+"""Do answers written at band 5 and band 7 get bands a band apart? (printed, never asserted)
+
+    .venv/bin/python -m bench.band_levels [--sessions 5] [--voice slt]
+
+For each level, builds ``--sessions`` short tests from the versioned demo answers
+(devstack/demo_answers.toml: one Part 2 long turn, one Part 1 and one Part 3 answer each,
+all different), speaks every answer with flite, transcribes it with the embedded recogniser
+(the local stack's real path, word timings included) and runs phase 1 of scoring on the
+transcripts and the audio. Prints each test's criterion bands and Speaking band, the mean
+per level and the difference of the means (target: at least 1.0).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import statistics
+import time
+from collections.abc import Sequence
+
+import structlog
+
+from devstack.demo_answers import DemoAnswer, load_demo_answers
+from shared.models.assessment import CRITERIA, AnswerText, TimedWord
+from shared.scoring.inputs import SessionInputs
+from shared.scoring.phase1 import summarise
+from shared.sessions.documents import SessionDocument
+from shared.speech.pocketsphinx_stt import PocketsphinxSpeechToText
+from tests.speech_samples import synthesize
+
+RATE = 16000
+SHORT = {
+    "fluency_coherence": "FC",
+    "lexical_resource": "LR",
+    "grammar": "GRA",
+    "pronunciation": "P",
+}
+
+
+def _tests(level: int, count: int) -> list[list[tuple[int, DemoAnswer]]]:
+    answers = load_demo_answers()
+    long_turns = answers.of(level, "long_turn")  # type: ignore[arg-type]
+    part1 = answers.of(level, "part1")  # type: ignore[arg-type]
+    part3 = answers.of(level, "part3")  # type: ignore[arg-type]
+    return [
+        [
+            (1, part1[index % len(part1)]),
+            (2, long_turns[index % len(long_turns)]),
+            (3, part3[index % len(part3)]),
+        ]
+        for index in range(count)
+    ]
+
+
+def _answer(
+    engine: PocketsphinxSpeechToText, turn_id: str, part: int, text: str, voice: str
+) -> tuple[AnswerText, bytes]:
+    pcm = synthesize(text, voice)
+    transcript = engine.transcribe(pcm, RATE, language="en")
+    words = tuple(
+        TimedWord(
+            text=word.text,
+            start=word.start,
+            end=word.end,
+            confidence=word.confidence,
+            filled_pause=word.filled_pause,
+        )
+        for word in transcript.words
+    )
+    answer = AnswerText(
+        turn_id=turn_id,
+        part=part,  # type: ignore[arg-type]
+        text=transcript.text,
+        words=words,
+        duration_seconds=transcript.duration_seconds,
+    )
+    return answer, pcm
+
+
+def _score(
+    engine: PocketsphinxSpeechToText,
+    level: int,
+    index: int,
+    test: Sequence[tuple[int, DemoAnswer]],
+    voice: str,
+) -> tuple[dict[str, int | None], float | None]:
+    answers: list[AnswerText] = []
+    pcm_by_turn: dict[str, bytes] = {}
+    for number, (part, demo) in enumerate(test):
+        turn_id = f"b{level}-{index}-{number}"
+        answer, pcm = _answer(engine, turn_id, part, demo.text, voice)
+        answers.append(answer)
+        pcm_by_turn[turn_id] = pcm
+    session = SessionDocument.model_construct(
+        session_id=f"band-{level}-{index}", uid="bench", finished_at=None, first_language=None
+    )
+    summary = summarise(
+        SessionInputs(session=session, answers=tuple(answers), pcm_by_turn=pcm_by_turn),
+        "published",
+    ).summary
+    bands = {c.criterion: (c.band if c.scored else None) for c in summary.criteria.values()}
+    return bands, summary.speaking_band
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--sessions", type=int, default=5, help="tests per level")
+    parser.add_argument("--voice", default="slt")
+    args = parser.parse_args(argv)
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+    engine = PocketsphinxSpeechToText()
+    engine.preload()
+    started = time.perf_counter()
+    means: dict[int, float] = {}
+    print(f"{'test':10} " + " ".join(f"{SHORT[c]:>4}" for c in CRITERIA) + "  Speaking")
+    for level in (5, 7):
+        overall: list[float] = []
+        tests = _tests(level, args.sessions)
+        for index, test in enumerate(tests):
+            bands, speaking = _score(engine, level, index, test, args.voice)
+            cells = " ".join(f"{'-' if bands.get(c) is None else bands[c]:>4}" for c in CRITERIA)
+            print(f"band {level} #{index:<2} {cells}  {speaking if speaking is not None else '-'}")
+            if speaking is not None:
+                overall.append(speaking)
+        answers_used = {demo.id for test in tests for _, demo in test}
+        if overall:
+            means[level] = statistics.fmean(overall)
+            print(
+                f"  band-{level} answers: {len(answers_used)} distinct; mean Speaking band "
+                f"{means[level]:.2f} over {len(overall)} tests"
+            )
+    if len(means) == 2:
+        print(f"difference of the means (7 - 5): {means[7] - means[5]:+.2f} (target >= 1.0)")
+    print(f"({time.perf_counter() - started:.0f} s, flite voice {args.voice}, pocketsphinx)")
+
+
+if __name__ == "__main__":
+    main()
