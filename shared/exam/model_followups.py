@@ -536,3 +536,22 @@ def follow_up_writer(model: LanguageModel) -> Callable[[str, str, str], WrittenF
         )
 
     return write
+
+
+def rephraser(model: LanguageModel) -> Callable[[str, int, str], WrittenFollowUp | None]:
+    """``rephrase_question`` in the shape the examiner policy takes (``policy.Rephraser``):
+    ``(question, part, learner_said) -> WrittenFollowUp or None``; never raises for a model
+    failure (the examiner then repeats the question as written)."""
+
+    def rephrase(question: str, part: int, learner_said: str) -> WrittenFollowUp | None:
+        written = rephrase_question(model, question=question, part=part, learner_said=learner_said)
+        if written is None:
+            return None
+        return WrittenFollowUp(
+            text=written.text,
+            template_id=written.template_id,
+            template_hash=written.template_hash,
+            model=written.model,
+        )
+
+    return rephrase

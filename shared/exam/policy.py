@@ -109,6 +109,8 @@ ClosingKind = Literal["closing", "closing_practice", "closing_time", "closing_ea
 # answer, the card's theme and the question answered. It must not raise: on any failure it
 # returns None, and None or an unacceptable text falls back to the deterministic generator.
 FollowUpWriter = Callable[[str, str, str], WrittenFollowUp | None]
+# (question, part, what the learner said) -> the question in simpler words, or None.
+Rephraser = Callable[[str, int, str], WrittenFollowUp | None]
 
 
 class ExamClosed(ValueError):
@@ -143,11 +145,18 @@ class _Reply:
     """Collects one move's steps and the state they lead to."""
 
     def __init__(
-        self, plan: TestPlan, state: ExamState, writer: FollowUpWriter | None = None
+        self,
+        plan: TestPlan,
+        state: ExamState,
+        writer: FollowUpWriter | None = None,
+        rephraser: Rephraser | None = None,
+        learner_said: str = "",
     ) -> None:
         self.plan = plan
         self.state = state
         self.writer = writer
+        self.rephraser = rephraser
+        self.learner_said = learner_said  # data only: quoted to the rephraser, never obeyed
         self.steps: list[MoveStep] = []
         self.actions: list[MoveAction] = []
         self.first_asked: list[str] = []
@@ -156,6 +165,7 @@ class _Reply:
         self.after_preparation: str | None = None
         self.follow_up: FollowUp | None = None
         self.move_on = False  # the last question was given up on: say so before the next
+        self.rephrased: WrittenFollowUp | None = None
 
     # --- speech and time ----------------------------------------------------------------------
     def _spend(self, part: PartNumber | Literal["closing"], seconds: float) -> None:
@@ -257,6 +267,7 @@ class _Reply:
             after_preparation_text=self.after_preparation,
             max_answer_seconds=state.answer_limit_seconds if open_ else None,
             follow_up=self.follow_up,
+            rephrased=self.rephrased,
             expects_answer=open_,
             ends_test=not open_,
             previous=previous,
@@ -396,6 +407,20 @@ def _repeat_current(reply: _Reply) -> None:
         reply.say("question", state.question_text, part)
 
 
+def _rephrase_current(reply: _Reply) -> bool:
+    """Say the current question in simpler words, when a rephraser is configured and its
+    wording passes the check; False: repeat it as written (the offline path)."""
+    state = reply.state
+    if reply.rephraser is None or state.stage == "long_turn" or not state.question_text:
+        return False
+    written = reply.rephraser(state.question_text, state.part, reply.learner_said)
+    if written is None or not written.text.strip().endswith("?"):
+        return False
+    reply.say("question", written.text.strip(), state.part)
+    reply.rephrased = written
+    return True
+
+
 def _reprompted(reply: _Reply, verdict: AnswerVerdict) -> bool:
     """Re-prompt on the same question if the answer calls for it and has not had it yet."""
     state = reply.state
@@ -416,7 +441,8 @@ def _reprompted(reply: _Reply, verdict: AnswerVerdict) -> bool:
     if flags.asked_repeat:
         if here.repeats == 0 and room:
             reply.line("repeat", state.part)
-            _repeat_current(reply)
+            if not _rephrase_current(reply):
+                _repeat_current(reply)
             reply.act("repeat_question")
             reply.count("repeats")
             return True
@@ -729,6 +755,7 @@ def next_move(
     *,
     clock_seconds: float | None = None,
     follow_up_writer: FollowUpWriter | None = None,
+    rephraser: Rephraser | None = None,
 ) -> tuple[Move, ExamState]:
     """The examiner's reply to ``turn`` and the state to store for the next one.
 
@@ -741,7 +768,13 @@ def next_move(
     if state.closed:
         raise ExamClosed("the test has already ended")
     verdict = _verdict(state, turn)
-    reply = _Reply(plan, _record(state, turn, verdict, clock_seconds), follow_up_writer)
+    reply = _Reply(
+        plan,
+        _record(state, turn, verdict, clock_seconds),
+        follow_up_writer,
+        rephraser,
+        learner_said=turn.transcript,
+    )
     if clock_seconds is not None and clock_seconds >= WALL_CLOCK_LIMIT:
         _close(reply, "closing_time")
     elif state.stage == "intro":

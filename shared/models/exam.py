@@ -356,6 +356,9 @@ class Move(_Frozen):
         default=None, description="Recording limit for the next answer; None when none expected."
     )
     follow_up: FollowUp | None = None
+    rephrased: WrittenFollowUp | None = Field(
+        default=None, description="A repeat request answered with a model's simpler wording."
+    )
     expects_answer: bool
     ends_test: bool
     previous: AnswerVerdict | None = Field(

@@ -29,12 +29,12 @@ import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Final
+from typing import Any, Final
 
 from shared import errors
 from shared.bootstrap import Container
 from shared.exam.language_check import answered_turn
-from shared.exam.policy import FollowUpWriter, answer_context, next_move
+from shared.exam.policy import FollowUpWriter, Rephraser, answer_context, next_move
 from shared.logging import bound_context, get_logger
 from shared.models.exam import ExamState, Move, WrittenFollowUp
 from shared.models.identity import Caller
@@ -139,20 +139,31 @@ class _Answer:
     received_at: datetime
 
 
+def question_rephraser(container: Container) -> Rephraser | None:
+    """Who rewords a question a learner asked to hear again: Gemini when configured; None:
+    the examiner repeats it as written (the offline path)."""
+    model = container.language_model
+    if model is None:
+        return None
+    from shared.exam.model_followups import rephraser
+
+    return rephraser(model)
+
+
 class _OnceWriter:
     """The follow-up writer, asked once per input: the speculative move and every re-run of
     the transaction reuse its wording (a language model is slow, costs money and varies)."""
 
-    def __init__(self, writer: FollowUpWriter, times: StageTimes) -> None:
+    def __init__(self, writer: FollowUpWriter | Rephraser, times: StageTimes) -> None:
         self._writer = writer
         self._times = times
         self._said: dict[tuple[str, str, str], WrittenFollowUp | None] = {}
 
-    def __call__(self, answer: str, theme: str, question: str) -> WrittenFollowUp | None:
-        key = (answer, theme, question)
+    def __call__(self, first: str, second: Any, third: str) -> WrittenFollowUp | None:
+        key = (first, str(second), third)
         if key not in self._said:
             with self._times.stage("llm"):
-                self._said[key] = self._writer(answer, theme, question)
+                self._said[key] = self._writer(first, second, third)
         return self._said[key]
 
 
@@ -194,6 +205,8 @@ class _Turn:
         self.now = container.clock.now()
         writer = follow_up_writer(container)
         self.writer = _OnceWriter(writer, times) if writer is not None else None
+        rephrase = question_rephraser(container)
+        self.rephraser = _OnceWriter(rephrase, times) if rephrase is not None else None
 
     def take(self, body: bytes | None) -> tuple[TurnResult, bool]:
         session = owned_session(self.store, self.session_id, self.uid)
@@ -349,6 +362,7 @@ class _Turn:
                 answered,
                 clock_seconds=(answer.received_at - session.created_at).total_seconds(),
                 follow_up_writer=self.writer,
+                rephraser=self.rephraser,
             )
         return move, state, preparation
 

@@ -26,6 +26,7 @@ from shared.exam.policy import (
     PREPARATION_SECONDS,
     TEST_LIMIT_SECONDS,
     ExamClosed,
+    Rephraser,
     answer_context,
     finish_test,
     next_move,
@@ -93,7 +94,9 @@ class Run:
 Respond = Callable[[Move, ExamState, int], AnsweredTurn]
 
 
-def simulate(plan: TestPlan, respond: Respond, *, max_turns: int = 80) -> Run:
+def simulate(
+    plan: TestPlan, respond: Respond, *, max_turns: int = 80, rephraser: Rephraser | None = None
+) -> Run:
     run = Run()
     move, state = start_test(plan)
     run.moves.append(move)
@@ -105,7 +108,7 @@ def simulate(plan: TestPlan, respond: Respond, *, max_turns: int = 80) -> Run:
         # The state is stored as JSON between requests: the policy must work from that.
         stored = ExamState.model_validate(state.model_dump(mode="json"))
         assert stored == state
-        move, state = next_move(plan, stored, turn)
+        move, state = next_move(plan, stored, turn, rephraser=rephraser)
         run.moves.append(move)
         run.states.append(state)
         turn_number += 1
@@ -412,6 +415,42 @@ def test_a_repeat_request_is_answered_once_with_the_same_question(plan: TestPlan
     assert first.previous.never_score_reason == "asked_repeat"
     assert second.action == "ask_question"
     assert second.question_id != first.question_id
+
+
+def test_a_configured_rephraser_words_the_repeat_and_its_brief_is_recorded(
+    plan: TestPlan,
+) -> None:
+    request = spoken("Sorry, what does that word mean?", 2.5, flags=AnswerFlags(asked_repeat=True))
+    heard: list[tuple[str, int, str]] = []
+
+    def rephrase(question: str, part: int, learner_said: str) -> WrittenFollowUp | None:
+        heard.append((question, part, learner_said))
+        return WrittenFollowUp(
+            text="In simple words: what do you do most days?",
+            template_id="repeat_rephrase@1",
+            template_hash="r" * 64,
+            model="fake",
+        )
+
+    run = simulate(plan, _flag_first("part1", 2, request), rephraser=rephrase)
+    first = run.replying_to("part1")[0]
+    assert first.action == "repeat_question"
+    assert "In simple words: what do you do most days?" in first.text
+    assert first.rephrased is not None
+    assert first.rephrased.template_id == "repeat_rephrase@1"
+    assert heard == [(heard[0][0], 1, "Sorry, what does that word mean?")]
+    # The same actions as without a rephraser: wording never decides the test's course.
+    plain = simulate(plan, _flag_first("part1", 2, request))
+    assert run.actions() == plain.actions()
+
+
+def test_a_rephraser_that_fails_falls_back_to_the_question_as_written(plan: TestPlan) -> None:
+    request = spoken("Pardon?", 1.0, flags=AnswerFlags(asked_repeat=True))
+    run = simulate(plan, _flag_first("part1", 2, request), rephraser=lambda q, p, s: None)
+    first = run.replying_to("part1")[0]
+    assert first.rephrased is None
+    assert first.question_text is not None
+    assert first.question_text in first.text
 
 
 def test_the_cue_card_is_read_again_when_the_learner_asks(plan: TestPlan) -> None:

@@ -23,6 +23,7 @@ from shared.exam.model_followups import (
     follow_up_request,
     follow_up_writer,
     rephrase_question,
+    rephraser,
     write_follow_up,
 )
 from shared.language_errors import NoModelAnswer
@@ -242,6 +243,19 @@ def test_a_rephrase_request_names_the_part_and_quotes_what_was_said() -> None:
     assert written is not None
     assert written.kind == "rephrase"
     assert written.template_hash == template.content_hash
+
+
+def test_the_rephraser_has_the_policy_shape_and_carries_its_brief() -> None:
+    model = ScriptedLanguageModel(
+        _said("Do people help their neighbours less than before?"), DependencyUnavailable()
+    )
+    rephrase = rephraser(model)
+    written = rephrase(QUESTION, 3, "Sorry?")
+    assert written is not None
+    assert written.text == "Do people help their neighbours less than before?"
+    assert written.template_id == load_template(REPHRASE_TEMPLATE).ref
+    assert written.template_hash == load_template(REPHRASE_TEMPLATE).content_hash
+    assert rephrase(QUESTION, 3, "Sorry?") is None  # a model failure never raises
 
 
 def test_a_rephrase_without_learner_words_quotes_nothing() -> None:

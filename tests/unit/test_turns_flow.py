@@ -291,10 +291,12 @@ def test_follow_ups_are_worded_by_the_language_model_only_when_one_is_configured
 
     offline = Container(load_settings({}))
     assert turns.follow_up_writer(offline) is None
+    assert turns.question_rephraser(offline) is None
     model = ScriptedLanguageModel(
         '{"question": "Why do you think city parks matter to people who work long hours?"}'
     )
     online = Container(load_settings({}), language_model=model)
+    assert turns.question_rephraser(online) is not None
     writer = turns.follow_up_writer(online)
     assert writer is not None
     text = writer(
