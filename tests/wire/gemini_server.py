@@ -44,8 +44,9 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from tests.wire.local_server import LocalServer, QuietJsonHandler
 
 DEFAULT_QUESTION = "Why do you think that is the case for most people?"
 DEFAULT_TEXT = "Understood."
@@ -209,7 +210,7 @@ class _State:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-class GeminiServer:
+class GeminiServer(LocalServer):
     """The fake service on 127.0.0.1 and a free port, in a background thread."""
 
     def __init__(self) -> None:
@@ -219,16 +220,7 @@ class GeminiServer:
         class Handler(_Handler):
             server_state = state
 
-        self._http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._http.daemon_threads = True
-        # A short poll interval lets stop() return at once instead of after half a second.
-        self._thread = threading.Thread(
-            target=self._http.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
-
-    @property
-    def endpoint(self) -> str:
-        return f"http://127.0.0.1:{self._http.server_port}"
+        super().__init__(Handler)
 
     @property
     def requests(self) -> list[RecordedRequest]:
@@ -255,35 +247,12 @@ class GeminiServer:
         with self._state.lock:
             self._state.responder = responder
 
-    def start(self) -> GeminiServer:
-        self._thread.start()
-        return self
 
-    def stop(self) -> None:
-        self._http.shutdown()
-        self._http.server_close()
-        self._thread.join(timeout=5)
-
-    def __enter__(self) -> GeminiServer:
-        return self.start()
-
-    def __exit__(self, *_: object) -> None:
-        self.stop()
-
-
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(QuietJsonHandler):
     server_state: _State
-    protocol_version = "HTTP/1.1"
 
-    def log_message(self, format: str, *args: Any) -> None:
-        return  # keep test output quiet
-
-    def do_POST(self) -> None:
-        raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        try:
-            body = json.loads(raw or b"{}")
-        except ValueError:
-            body = None
+    def do_POST(self) -> None:  # noqa: N802  (the name http.server calls)
+        body = self.read_json()
         headers = {key.lower(): value for key, value in self.headers.items()}
         status, payload, delay = self._answer(body, headers)
         if delay:

@@ -32,9 +32,10 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import unquote
+
+from tests.wire.local_server import LocalServer, QuietJsonHandler
 
 INLINE_LIMIT_BYTES = 10 * 1024 * 1024
 SYNC_LIMIT_SECONDS = 60.0
@@ -173,7 +174,7 @@ class _State:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-class SpeechServer:
+class SpeechServer(LocalServer):
     """The fake service on 127.0.0.1 and a free port, in a background thread.
 
     Args:
@@ -187,15 +188,7 @@ class SpeechServer:
         class Handler(_Handler):
             server_state = state
 
-        self._http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._http.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._http.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-
-    @property
-    def endpoint(self) -> str:
-        return f"http://127.0.0.1:{self._http.server_port}"
+        super().__init__(Handler)
 
     @property
     def requests(self) -> list[RecordedRequest]:
@@ -215,35 +208,12 @@ class SpeechServer:
         for _ in range(times):
             self.answer(_error(status, message or _STATUS.get(status, "")), status=status)
 
-    def start(self) -> SpeechServer:
-        self._thread.start()
-        return self
 
-    def stop(self) -> None:
-        self._http.shutdown()
-        self._http.server_close()
-        self._thread.join(timeout=5)
-
-    def __enter__(self) -> SpeechServer:
-        return self.start()
-
-    def __exit__(self, *_: object) -> None:
-        self.stop()
-
-
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(QuietJsonHandler):
     server_state: _State
-    protocol_version = "HTTP/1.1"
 
-    def log_message(self, format: str, *args: Any) -> None:
-        return  # keep test output quiet
-
-    def do_POST(self) -> None:
-        raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        try:
-            body = json.loads(raw or b"{}")
-        except ValueError:
-            body = None
+    def do_POST(self) -> None:  # noqa: N802  (the name http.server calls)
+        body = self.read_json()
         seen = RecordedRequest(
             path=self.path,
             headers={key.lower(): value for key, value in self.headers.items()},

@@ -28,11 +28,12 @@ import threading
 import xml.etree.ElementTree as ET
 from collections import deque
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import av
 import numpy as np
+
+from tests.wire.local_server import LocalServer, QuietJsonHandler
 
 INPUT_LIMIT_BYTES = 5000
 NATURAL_SAMPLE_RATE_HZ = 24000
@@ -97,7 +98,7 @@ class _State:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-class TtsServer:
+class TtsServer(LocalServer):
     """The fake service on 127.0.0.1 and a free port, in a background thread.
 
     Args:
@@ -112,16 +113,7 @@ class TtsServer:
         class Handler(_Handler):
             server_state = state
 
-        self._http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._http.daemon_threads = True
-        # A short poll interval lets stop() return at once instead of after half a second.
-        self._thread = threading.Thread(
-            target=self._http.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
-
-    @property
-    def endpoint(self) -> str:
-        return f"http://127.0.0.1:{self._http.server_port}"
+        super().__init__(Handler)
 
     @property
     def requests(self) -> list[RecordedRequest]:
@@ -139,35 +131,12 @@ class TtsServer:
         with self._state.lock:
             self._state.canned_audio.append(audio)
 
-    def start(self) -> TtsServer:
-        self._thread.start()
-        return self
 
-    def stop(self) -> None:
-        self._http.shutdown()
-        self._http.server_close()
-        self._thread.join(timeout=5)
-
-    def __enter__(self) -> TtsServer:
-        return self.start()
-
-    def __exit__(self, *_: object) -> None:
-        self.stop()
-
-
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(QuietJsonHandler):
     server_state: _State
-    protocol_version = "HTTP/1.1"
 
-    def log_message(self, format: str, *args: Any) -> None:
-        return  # keep test output quiet
-
-    def do_POST(self) -> None:
-        raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        try:
-            body = json.loads(raw or b"{}")
-        except ValueError:
-            body = None
+    def do_POST(self) -> None:  # noqa: N802  (the name http.server calls)
+        body = self.read_json()
         status, answer, audio = self._answer(body)
         with self.server_state.lock:
             self.server_state.requests.append(
