@@ -29,11 +29,9 @@ from firebase_admin import exceptions as fb_exc
 
 from shared import errors
 from shared.adapters._emulator import ensure_emulator_env
+from shared.adapters.failures import dependency_unavailable
 from shared.config import ConfigurationError, Settings
-from shared.logging import get_logger
 from shared.models.identity import Caller, Role
-
-log = get_logger(__name__)
 
 DEPENDENCY = "firebase_auth"
 EMULATOR_ENV = "FIREBASE_AUTH_EMULATOR_HOST"
@@ -165,12 +163,4 @@ class FirebaseTokenVerifier:
 
     @staticmethod
     def _unavailable(error: BaseException) -> NoReturn:
-        log.warning(
-            "dependency_unavailable",
-            dependency=DEPENDENCY,
-            operation="verify",
-            error=type(error).__name__,
-        )
-        raise errors.DependencyUnavailable(
-            details={"dependency": DEPENDENCY, "operation": "verify"}
-        ) from error
+        dependency_unavailable(DEPENDENCY, "verify", error)

@@ -26,11 +26,9 @@ from google.cloud.firestore_v1.base_query import FieldFilter
 
 from shared import errors
 from shared.adapters._emulator import ensure_emulator_env
+from shared.adapters.failures import dependency_unavailable
 from shared.config import Settings
-from shared.logging import get_logger
 from shared.ports import Document, Query, ReadAfterWriteError, Transaction
-
-log = get_logger(__name__)
 
 T = TypeVar("T")
 
@@ -208,15 +206,7 @@ class FirestoreStore:
         try:
             yield
         except _UNAVAILABLE as error:
-            log.warning(
-                "dependency_unavailable",
-                dependency=DEPENDENCY,
-                operation=operation,
-                error=type(error).__name__,
-            )
-            raise errors.DependencyUnavailable(
-                details={"dependency": DEPENDENCY, "operation": operation}
-            ) from error
+            dependency_unavailable(DEPENDENCY, operation, error)
 
     # --- DocumentStore ---------------------------------------------------------------------
     def get(self, path: str) -> Document | None:

@@ -32,10 +32,8 @@ from google.cloud.storage.retry import DEFAULT_RETRY
 from google.oauth2 import service_account
 
 from shared import errors
+from shared.adapters.failures import dependency_unavailable
 from shared.config import Settings
-from shared.logging import get_logger
-
-log = get_logger(__name__)
 
 DEPENDENCY = "cloud_storage"
 MAX_SIGNED_URL_SECONDS = 7 * 24 * 3600  # the V4 signing limit
@@ -122,17 +120,7 @@ class CloudStorageBlobs:
             self._unavailable(operation, error)
 
     def _unavailable(self, operation: str, error: BaseException, reason: str = "") -> NoReturn:
-        log.warning(
-            "dependency_unavailable",
-            dependency=DEPENDENCY,
-            operation=operation,
-            error=type(error).__name__,
-            reason=reason or None,
-        )
-        details = {"dependency": DEPENDENCY, "operation": operation}
-        if reason:
-            details["reason"] = reason
-        raise errors.DependencyUnavailable(details=details) from error
+        dependency_unavailable(DEPENDENCY, operation, error, reason)
 
     # --- BlobStore -------------------------------------------------------------------------
     def put(

@@ -24,12 +24,9 @@ from google.api_core.retry import Retry, if_exception_type
 from google.auth import exceptions as auth_exc
 from google.cloud.pubsub_v1 import PublisherClient
 
-from shared import errors
 from shared.adapters._emulator import ensure_emulator_env
+from shared.adapters.failures import dependency_unavailable
 from shared.config import Settings
-from shared.logging import get_logger
-
-log = get_logger(__name__)
 
 DEPENDENCY = "pubsub"
 EMULATOR_ENV = "PUBSUB_EMULATOR_HOST"
@@ -122,17 +119,7 @@ class PubSubPublisher:
             self._unavailable(operation, error, reason=reason)
 
     def _unavailable(self, operation: str, error: BaseException, reason: str = "") -> NoReturn:
-        log.warning(
-            "dependency_unavailable",
-            dependency=DEPENDENCY,
-            operation=operation,
-            error=type(error).__name__,
-            reason=reason or None,
-        )
-        details = {"dependency": DEPENDENCY, "operation": operation}
-        if reason:
-            details["reason"] = reason
-        raise errors.DependencyUnavailable(details=details) from error
+        dependency_unavailable(DEPENDENCY, operation, error, reason)
 
     def publish(
         self, topic: str, payload: Mapping[str, Any], *, attributes: Mapping[str, str] | None = None

@@ -8,12 +8,12 @@ requests. All models are frozen: the policy returns a new state rather than chan
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
 ExamMode = Literal["full", "part1", "part2", "part2_3", "practice"]
-EXAM_MODES: tuple[ExamMode, ...] = ("full", "part1", "part2", "part2_3", "practice")
+EXAM_MODES: tuple[ExamMode, ...] = get_args(ExamMode)
 
 # What the learner is answering: the name check, a Part 1 question, the long turn, a
 # rounding-off question, a Part 3 question or follow-up; "closed" once the test has ended.
@@ -35,21 +35,6 @@ MoveAction = Literal[
     "ask_follow_up",
     "close_test",
 ]
-MOVE_ACTIONS: tuple[MoveAction, ...] = (
-    "open_test",
-    "ask_question",
-    "invite_longer_answer",
-    "repeat_question",
-    "redirect_to_english",
-    "redirect_off_topic",
-    "handle_silence",
-    "give_cue_card",
-    "stop_long_turn",
-    "ask_rounding_off",
-    "start_part3",
-    "ask_follow_up",
-    "close_test",
-)
 
 # Why an answer must never be scored; None on AnswerVerdict.reason means it may be scored.
 NeverScoreReason = Literal["intro", "silent", "asked_repeat", "not_english"]
