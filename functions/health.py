@@ -9,13 +9,21 @@ from shared.models.health import Liveness, Readiness
 api = Api("health")
 
 
-@api.route("GET", "/healthz", authenticated=False)
+@api.route("GET", "/healthz", authenticated=False, response=Liveness)
 def liveness(_: ApiRequest) -> Liveness:
+    """Liveness: the instance answers (touches no dependency)."""
     return Liveness()
 
 
-@api.route("GET", "/readyz", authenticated=False)
+@api.route(
+    "GET",
+    "/readyz",
+    authenticated=False,
+    response=Readiness,
+    raises=(errors.DependencyUnavailable,),
+)
 def readiness(request: ApiRequest) -> Readiness:
+    """Readiness: every dependency answers (503 naming those that do not)."""
     # Imported here so that /healthz never loads the readiness machinery.
     from shared.readiness import check_readiness
 

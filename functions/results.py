@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from shared import errors
 from shared.http import Api, ApiRequest
 
 if TYPE_CHECKING:
@@ -18,8 +19,14 @@ if TYPE_CHECKING:
 api = Api("results")
 
 
-@api.route("GET", "/sessions/{session_id}/results")
+@api.route(
+    "GET",
+    "/sessions/{session_id}/results",
+    response="shared.scoring.results:ResultsView",
+    raises=(errors.Conflict,),
+)
 def get_results(request: ApiRequest) -> ResultsView:
+    """A finished mock test's scoring status, summary and deep analysis (owner only)."""
     from shared.scoring import results
 
     return results.results_for(
@@ -28,8 +35,9 @@ def get_results(request: ApiRequest) -> ResultsView:
 
 
 # "-" stands for any session (as in Google's API conventions): the scale holds for every one.
-@api.route("GET", "/sessions/-/results/scale")
+@api.route("GET", "/sessions/-/results/scale", response="shared.scoring.results:BandScale")
 def band_scale(request: ApiRequest) -> BandScale:
+    """The band scale every result uses: criteria, rounding rule and its note."""
     from shared.scoring import results
 
     return results.band_scale(request.container)

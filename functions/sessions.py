@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from shared import errors
 from shared.http import Api, ApiRequest
 from shared.logging import bind
 
@@ -18,8 +19,17 @@ if TYPE_CHECKING:
 api = Api("sessions")
 
 
-@api.route("POST", "/sessions")
+@api.route(
+    "POST",
+    "/sessions",
+    body="shared.sessions.models:CreateSession",
+    response="shared.sessions.models:SessionView",
+    status=(201, 200),
+    idempotency_key="optional",
+    raises=(errors.IdempotencyKeyReused,),
+)
 def create_session(request: ApiRequest) -> tuple[int, SessionView]:
+    """Start a mock test (201), or answer a retry with the same Idempotency-Key (200)."""
     from shared.sessions import service
     from shared.sessions.idempotency import checked_key
     from shared.sessions.models import CreateSession
@@ -34,15 +44,17 @@ def create_session(request: ApiRequest) -> tuple[int, SessionView]:
     return (201 if created else 200), view
 
 
-@api.route("GET", "/sessions")
+@api.route("GET", "/sessions", response="shared.sessions.models:SessionList")
 def list_sessions(request: ApiRequest) -> SessionList:
+    """The signed-in user's mock tests, newest first."""
     from shared.sessions import service
 
     return service.list_my_sessions(request.container, request.verified_caller)
 
 
-@api.route("GET", "/sessions/{session_id}")
+@api.route("GET", "/sessions/{session_id}", response="shared.sessions.models:SessionView")
 def get_session(request: ApiRequest) -> SessionView:
+    """One of the user's mock tests, where it stands now (404 for anyone else's)."""
     from shared.sessions import service
 
     bind(session_id=request.path_params["session_id"])
@@ -51,8 +63,14 @@ def get_session(request: ApiRequest) -> SessionView:
     )
 
 
-@api.route("POST", "/sessions/{session_id}/finish")
+@api.route(
+    "POST",
+    "/sessions/{session_id}/finish",
+    response="shared.sessions.models:SessionView",
+    raises=(errors.Conflict,),
+)
 def finish_session(request: ApiRequest) -> SessionView:
+    """End the mock test now; scoring starts."""
     from shared.sessions import service
 
     bind(session_id=request.path_params["session_id"])

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import flask
 
 from shared import errors
-from shared.http import Api, ApiRequest, json_response, read_body
+from shared.http import Api, ApiRequest, RawBody, json_response, read_body
 from shared.logging import bind
 
 if TYPE_CHECKING:
@@ -58,8 +58,21 @@ def _answer_body(request: ApiRequest) -> bytes | None:
         ) from None
 
 
-@api.route("POST", "/sessions/{session_id}/turns")
+@api.route(
+    "POST",
+    "/sessions/{session_id}/turns",
+    body=RawBody(
+        ("audio/*", "application/octet-stream"),
+        json_alternative="shared.sessions.models:UploadedAnswer",
+        description="The recorded answer as bytes with its audio Content-Type, or JSON "
+        '{"uploaded": true} after a PUT to the URL from .../turns/upload-url.',
+    ),
+    response="shared.sessions.models:TurnResult",
+    idempotency_key="required",
+    raises=(errors.Conflict, errors.IdempotencyKeyReused, errors.DependencyUnavailable),
+)
 def post_turn(request: ApiRequest) -> flask.Response:
+    """One answer in, the examiner's next move out (a retry with the same key is replayed)."""
     from shared.sessions import turns
     from shared.sessions.idempotency import checked_key
 
@@ -80,8 +93,15 @@ def post_turn(request: ApiRequest) -> flask.Response:
     return json_response(200, outcome.result.model_dump(mode="json"), headers)
 
 
-@api.route("POST", "/sessions/{session_id}/turns/upload-url")
+@api.route(
+    "POST",
+    "/sessions/{session_id}/turns/upload-url",
+    response="shared.sessions.models:UploadUrl",
+    idempotency_key="required",
+    raises=(errors.Conflict,),
+)
 def upload_url(request: ApiRequest) -> UploadUrl:
+    """A signed URL to PUT a long answer to, before posting the turn as {"uploaded": true}."""
     from shared.sessions import turns
     from shared.sessions.idempotency import checked_key
 
@@ -93,8 +113,9 @@ def upload_url(request: ApiRequest) -> UploadUrl:
 
 
 # "-" stands for any session (as in Google's API conventions): the limits hold for every turn.
-@api.route("GET", "/sessions/-/turns/limits")
+@api.route("GET", "/sessions/-/turns/limits", response="shared.sessions.models:RecordingLimits")
 def recording_limits(request: ApiRequest) -> RecordingLimits:
+    """Accepted audio types, sizes and per-part caps, read before recording."""
     from shared.sessions import turns
 
     return turns.recording_limits(request.container)

@@ -14,13 +14,15 @@ unexpected exception becomes a 500 that carries the request id and nothing of th
 
 from __future__ import annotations
 
+import functools
+import importlib
 import json
 import re
 import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import flask
 from pydantic import BaseModel, ValidationError
@@ -60,6 +62,7 @@ class ApiRequest:
     path_params: dict[str, str]
     container: Container
     caller: Caller | None
+    route: Route | None = None
 
     @property
     def verified_caller(self) -> Caller:
@@ -69,7 +72,12 @@ class ApiRequest:
         return self.caller
 
     def json(self, model: type[M]) -> M:
-        """Parse and validate a JSON body into ``model``; errors name the fields at fault."""
+        """Parse and validate a JSON body into ``model``; errors name the fields at fault.
+
+        ``model`` must be the route's declared ``body`` (or its JSON alternative), so the
+        OpenAPI document and what the handler accepts cannot drift apart.
+        """
+        _check_declared(self.route, "body", model)
         settings = self.container.settings
         content_type = (self.raw.mimetype or "").lower()
         if content_type != "application/json":
@@ -85,6 +93,35 @@ class ApiRequest:
             return model.model_validate(data)
         except ValidationError as error:
             raise errors.ValidationFailed(details={"fields": _field_errors(error)}) from None
+
+    def query(self, model: type[M]) -> M:
+        """Validate the query string into the route's declared ``query`` model."""
+        _check_declared(self.route, "query", model)
+        data: dict[str, str | list[str]] = {}
+        for name in self.raw.args:
+            values = self.raw.args.getlist(name)
+            data[name] = values[0] if len(values) == 1 else values
+        try:
+            return model.model_validate(data)
+        except ValidationError as error:
+            raise errors.ValidationFailed(details={"fields": _field_errors(error)}) from None
+
+
+class UndeclaredInput(RuntimeError):
+    """A handler read a body or query model its route does not declare (a programming error)."""
+
+
+def _check_declared(route: Route | None, kind: str, model: type[BaseModel]) -> None:
+    if route is None:  # built by hand (a bench or a direct call): nothing to compare with
+        return
+    declared = route.body if kind == "body" else route.query
+    if isinstance(declared, RawBody):
+        declared = declared.json_alternative
+    if resolve_model(declared) is not model:
+        raise UndeclaredInput(
+            f"{route.method} {route.template} reads {kind} {model.__name__} but declares "
+            f"{getattr(declared, '__name__', declared)!r}: declare it in Api.route({kind}=...)."
+        )
 
 
 def read_body(request: flask.Request, limit: int) -> bytes:
@@ -114,14 +151,67 @@ def _field_errors(error: ValidationError) -> list[dict[str, str]]:
     ]
 
 
+# A model, or "package.module:Name" imported on first use: the entry points share main.py, so
+# a function must not import another's domain models at cold start to declare its routes.
+ModelRef = type[BaseModel] | str
+
+
+@functools.cache
+def _import_model(reference: str) -> type[BaseModel]:
+    module_name, _, name = reference.partition(":")
+    model = getattr(importlib.import_module(module_name), name)
+    if not (isinstance(model, type) and issubclass(model, BaseModel)):
+        raise TypeError(f"{reference} is not a pydantic model")
+    return model
+
+
+def resolve_model(reference: ModelRef | None) -> type[BaseModel] | None:
+    """The model a route declaration names (importing it when named by a string)."""
+    if reference is None or isinstance(reference, type):
+        return reference
+    return _import_model(reference)
+
+
 @dataclass(frozen=True)
-class _Route:
+class RawBody:
+    """A request body of raw bytes (a recorded answer), not JSON.
+
+    ``media_types`` are the accepted Content-Types (``audio/*`` allowed); ``json_alternative``
+    is a JSON body accepted instead (``{"uploaded": true}``).
+    """
+
+    media_types: tuple[str, ...]
+    json_alternative: ModelRef | None = None
+    description: str = ""
+
+
+IdempotencyKeyRule = Literal["required", "optional"]
+
+
+@dataclass(frozen=True)
+class Route:
+    """One registered route and what the OpenAPI document says about it."""
+
     method: str
     pattern: re.Pattern[str]
     template: str
     handler: Handler
     authenticated: bool
     sensitive: bool
+    body: ModelRef | RawBody | None = None
+    response: ModelRef | None = None
+    statuses: tuple[int, ...] = (200,)
+    query: ModelRef | None = None
+    summary: str = ""
+    idempotency_key: IdempotencyKeyRule | None = None
+    raises: tuple[type[errors.AppError], ...] = ()
+
+    @property
+    def operation_id(self) -> str:
+        return self.handler.__name__
+
+
+_Route = Route  # the former private name
 
 
 class Api:
@@ -129,31 +219,69 @@ class Api:
 
     def __init__(self, function_name: str):
         self.function_name = function_name
-        self._routes: list[_Route] = []
+        self._routes: list[Route] = []
 
     def route(
-        self, method: str, template: str, *, authenticated: bool = True, sensitive: bool = False
+        self,
+        method: str,
+        template: str,
+        *,
+        authenticated: bool = True,
+        sensitive: bool = False,
+        body: ModelRef | RawBody | None = None,
+        response: ModelRef | None = None,
+        status: int | tuple[int, ...] = 200,
+        query: ModelRef | None = None,
+        summary: str | None = None,
+        idempotency_key: IdempotencyKeyRule | None = None,
+        raises: tuple[type[errors.AppError], ...] = (),
     ) -> Callable[[Handler], Handler]:
         """Register a handler for ``method`` on ``template`` (``/sessions/{session_id}``).
 
         ``sensitive`` routes (export, erase, role changes) always check token revocation.
+        The rest describes the route for the OpenAPI document (tools/openapi.py); a model is
+        a class or ``"package.module:Name"`` (imported on first use, to keep cold starts light):
+
+        Args:
+            body: the JSON request model (read it with ``request.json(Model)``, which refuses
+                any other model) or a ``RawBody``; None when the route takes no body.
+            response: the model of a successful answer; None for an empty one.
+            status: the success status, or several (``(201, 200)``: created or replayed).
+            query: the query-string model (read it with ``request.query(Model)``).
+            summary: one line for the document; the handler's docstring's first line if None.
+            idempotency_key: whether the ``Idempotency-Key`` header is required or optional.
+            raises: domain errors the route raises beyond those of the edge (documented with
+                their status and code).
         """
 
         def register(handler: Handler) -> Handler:
             regex = _PARAM.sub(lambda m: f"(?P<{m.group(1)}>{_SEGMENT})", template.rstrip("/"))
+            doc_line = (handler.__doc__ or "").strip().splitlines()
             self._routes.append(
-                _Route(
+                Route(
                     method.upper(),
                     re.compile(f"{regex}/?"),
                     template,
                     handler,
                     authenticated,
                     sensitive,
+                    body=body,
+                    response=response,
+                    statuses=(status,) if isinstance(status, int) else tuple(status),
+                    query=query,
+                    summary=summary or (doc_line[0] if doc_line else ""),
+                    idempotency_key=idempotency_key,
+                    raises=tuple(raises),
                 )
             )
             return handler
 
         return register
+
+    @property
+    def routes(self) -> tuple[Route, ...]:
+        """Every registered route with its metadata, in registration order."""
+        return tuple(self._routes)
 
     @property
     def templates(self) -> list[tuple[str, str]]:
@@ -223,7 +351,9 @@ class Api:
                 request.method == "HEAD" and route.method == "GET"
             ):
                 caller = self._authenticate(request, container, route)
-                api_request = ApiRequest(request, request_id, match.groupdict(), container, caller)
+                api_request = ApiRequest(
+                    request, request_id, match.groupdict(), container, caller, route
+                )
                 return _to_response(route.handler(api_request))
         allowed = ", ".join(sorted({route.method for route, _ in candidates}))
         raise errors.MethodNotAllowed(
@@ -232,7 +362,7 @@ class Api:
         )
 
     def _authenticate(
-        self, request: flask.Request, container: Container, route: _Route
+        self, request: flask.Request, container: Container, route: Route
     ) -> Caller | None:
         if not route.authenticated:
             return None
