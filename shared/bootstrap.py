@@ -19,6 +19,7 @@ from shared.ports import (
     Clock,
     DocumentStore,
     EventPublisher,
+    IdentityAdmin,
     LanguageModel,
     SpeechToText,
     TextToSpeech,
@@ -44,6 +45,7 @@ class Container:
         blobs: BlobStore | None = None,
         events: EventPublisher | None = None,
         token_verifier: TokenVerifier | None = None,
+        identity_admin: IdentityAdmin | None = None,
         speech_to_text: SpeechToText | None = None,
         text_to_speech: TextToSpeech | None = None,
         language_model: LanguageModel | None = None,
@@ -58,6 +60,7 @@ class Container:
                 "blobs": blobs,
                 "events": events,
                 "token_verifier": token_verifier,
+                "identity_admin": identity_admin,
                 "speech_to_text": speech_to_text,
                 "text_to_speech": text_to_speech,
                 "language_model": language_model,
@@ -91,6 +94,10 @@ class Container:
     @property
     def token_verifier(self) -> TokenVerifier:
         return self._get("token_verifier", _firebase_auth)
+
+    @property
+    def identity_admin(self) -> IdentityAdmin:
+        return self._get("identity_admin", _firebase_identity_admin)
 
     @property
     def speech_to_text(self) -> SpeechToText:
@@ -137,6 +144,12 @@ def _firebase_auth(settings: Settings) -> TokenVerifier:
     from shared.adapters.firebase_auth import FirebaseTokenVerifier
 
     return FirebaseTokenVerifier(settings)
+
+
+def _firebase_identity_admin(settings: Settings) -> IdentityAdmin:
+    from shared.adapters.firebase_identity import FirebaseIdentityAdmin
+
+    return FirebaseIdentityAdmin(settings)
 
 
 def _speech_to_text(settings: Settings) -> SpeechToText:

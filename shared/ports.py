@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol, TypeVar
 
-from shared.models.identity import Caller
+from shared.models.identity import Caller, Role
 from shared.models.language import Generation, GenerationRequest
 from shared.models.speech import SynthesizedSpeech, Transcript
 
@@ -191,6 +191,31 @@ class TokenVerifier(Protocol):
         """The caller behind a valid token; raises a subclass of shared.errors.Unauthenticated
         (token_malformed, token_expired, token_revoked, token_wrong_project, token_invalid)."""
         ...
+
+
+class IdentityAdmin(Protocol):
+    """Firebase Auth user management: roles in custom claims, revocation, deletion."""
+
+    def custom_claims(self, uid: str) -> dict[str, Any]:
+        """The user's custom claims ({} when none); raises shared.errors.NotFound without
+        such a user."""
+        ...
+
+    def set_role(self, uid: str, role: Role) -> Role:
+        """Set the ``role`` custom claim, keeping every other claim; returns the role held
+        before (student when none). Raises shared.errors.NotFound without such a user."""
+        ...
+
+    def revoke_refresh_tokens(self, uid: str) -> None:
+        """Tokens issued before now fail revocation checks; nothing happens for a missing
+        user (an erasure retried after the account was deleted)."""
+        ...
+
+    def delete_user(self, uid: str) -> bool:
+        """Delete the account; True if it existed, False if it was already gone."""
+        ...
+
+    def user_exists(self, uid: str) -> bool: ...
 
 
 class SpeechToText(Protocol):

@@ -8,10 +8,12 @@ from tests.fakes.auth import FakeTokenVerifier
 from tests.fakes.blobs import FakeBlobs
 from tests.fakes.clock import FixedClock
 from tests.fakes.events import FakePublisher, PublishedMessage
+from tests.fakes.identity import FakeIdentityAdmin
 from tests.fakes.store import FakeStore
 
 __all__ = [
     "FakeBlobs",
+    "FakeIdentityAdmin",
     "FakePublisher",
     "FakeStore",
     "FakeTokenVerifier",
