@@ -27,6 +27,8 @@ help:
 	@echo "make lint    ruff check, ruff format --check, mypy"
 	@echo "make fmt     fix what ruff can fix and format the code"
 	@echo "make settings-table  regenerate README.md's configuration table from Settings"
+	@echo "make openapi regenerate docs/openapi.json from the routes and models (a test checks it)"
+	@echo "make api-fuzz  schemathesis against docs/openapi.json on a running stack (make run)"
 	@echo "make setup   create .venv and install node_modules (done by the targets above)"
 	@echo "make demo    a scripted learner takes a full mock test over HTTP (ARGS=\"--level 5\")"
 	@echo "make bench-turns  per-turn server time by stage at 1 and 20 learners"
@@ -95,6 +97,15 @@ settings-table: $(REQUIREMENTS_STAMP)
 	  start, end = "<!-- settings-table:start -->", "<!-- settings-table:end -->"; \
 	  head, rest = text.split(start, 1); tail = rest.split(end, 1)[1]; \
 	  readme.write_text(f"{head}{start}\n{table()}\n{end}{tail}", encoding="utf-8")'
+
+# The OpenAPI 3.1 document of every HTTP function (tests/unit/test_openapi.py checks it).
+.PHONY: openapi api-fuzz
+openapi: $(REQUIREMENTS_STAMP)
+	$(PY) -m tools.openapi
+
+# A larger bounded schemathesis run against `make run`: `make api-fuzz ARGS="--max-examples 200"`.
+api-fuzz: $(REQUIREMENTS_STAMP)
+	$(PY) -m bench.api_fuzz $(ARGS)
 
 clean-local:
 	rm -rf .local

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from shared import errors
 from shared.http import Api, ApiRequest
 
 if TYPE_CHECKING:
@@ -23,7 +22,7 @@ api = Api("results")
     "GET",
     "/sessions/{session_id}/results",
     response="shared.scoring.results:ResultsView",
-    raises=(errors.Conflict,),
+    raises=("shared.scoring.results:SessionNotFinished",),
 )
 def get_results(request: ApiRequest) -> ResultsView:
     """A finished mock test's scoring status, summary and deep analysis (owner only)."""

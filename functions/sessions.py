@@ -67,7 +67,7 @@ def get_session(request: ApiRequest) -> SessionView:
     "POST",
     "/sessions/{session_id}/finish",
     response="shared.sessions.models:SessionView",
-    raises=(errors.Conflict,),
+    raises=("shared.sessions.session_errors:SessionNotActive",),
 )
 def finish_session(request: ApiRequest) -> SessionView:
     """End the mock test now; scoring starts."""

@@ -69,7 +69,20 @@ def _answer_body(request: ApiRequest) -> bytes | None:
     ),
     response="shared.sessions.models:TurnResult",
     idempotency_key="required",
-    raises=(errors.Conflict, errors.IdempotencyKeyReused, errors.DependencyUnavailable),
+    raises=(
+        errors.IdempotencyKeyReused,
+        "shared.sessions.session_errors:SessionNotActive",
+        "shared.sessions.session_errors:AudioNotUploaded",
+        "shared.sessions.session_errors:TranscriptionUnavailable",
+        "shared.speech.audio_errors:AudioEmpty",
+        "shared.speech.audio_errors:AudioUnsupportedFormat",
+        "shared.speech.audio_errors:AudioCorrupt",
+        "shared.speech.audio_errors:AudioTooLarge",
+        "shared.speech.audio_errors:AudioTooLong",
+        "shared.speech.audio_errors:AudioTooShort",
+        "shared.speech.audio_errors:AudioSilent",
+        "shared.speech.audio_errors:AudioTooQuiet",
+    ),
 )
 def post_turn(request: ApiRequest) -> flask.Response:
     """One answer in, the examiner's next move out (a retry with the same key is replayed)."""
@@ -98,7 +111,7 @@ def post_turn(request: ApiRequest) -> flask.Response:
     "/sessions/{session_id}/turns/upload-url",
     response="shared.sessions.models:UploadUrl",
     idempotency_key="required",
-    raises=(errors.Conflict,),
+    raises=("shared.sessions.session_errors:SessionNotActive",),
 )
 def upload_url(request: ApiRequest) -> UploadUrl:
     """A signed URL to PUT a long answer to, before posting the turn as {"uploaded": true}."""

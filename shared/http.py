@@ -156,20 +156,33 @@ def _field_errors(error: ValidationError) -> list[dict[str, str]]:
 ModelRef = type[BaseModel] | str
 
 
+# An error class, or "package.module:Name" imported when the OpenAPI document is made.
+ErrorRef = type[errors.AppError] | str
+
+
 @functools.cache
-def _import_model(reference: str) -> type[BaseModel]:
+def _import_class(reference: str, base: type) -> Any:
     module_name, _, name = reference.partition(":")
-    model = getattr(importlib.import_module(module_name), name)
-    if not (isinstance(model, type) and issubclass(model, BaseModel)):
-        raise TypeError(f"{reference} is not a pydantic model")
-    return model
+    found = getattr(importlib.import_module(module_name), name)
+    if not (isinstance(found, type) and issubclass(found, base)):
+        raise TypeError(f"{reference} is not a {base.__name__}")
+    return found
 
 
 def resolve_model(reference: ModelRef | None) -> type[BaseModel] | None:
     """The model a route declaration names (importing it when named by a string)."""
     if reference is None or isinstance(reference, type):
         return reference
-    return _import_model(reference)
+    model: type[BaseModel] = _import_class(reference, BaseModel)
+    return model
+
+
+def resolve_error(reference: ErrorRef) -> type[errors.AppError]:
+    """The error class a route's ``raises`` names (importing it when named by a string)."""
+    if isinstance(reference, type):
+        return reference
+    error: type[errors.AppError] = _import_class(reference, errors.AppError)
+    return error
 
 
 @dataclass(frozen=True)
@@ -204,7 +217,7 @@ class Route:
     query: ModelRef | None = None
     summary: str = ""
     idempotency_key: IdempotencyKeyRule | None = None
-    raises: tuple[type[errors.AppError], ...] = ()
+    raises: tuple[ErrorRef, ...] = ()
 
     @property
     def operation_id(self) -> str:
@@ -234,7 +247,7 @@ class Api:
         query: ModelRef | None = None,
         summary: str | None = None,
         idempotency_key: IdempotencyKeyRule | None = None,
-        raises: tuple[type[errors.AppError], ...] = (),
+        raises: tuple[ErrorRef, ...] = (),
     ) -> Callable[[Handler], Handler]:
         """Register a handler for ``method`` on ``template`` (``/sessions/{session_id}``).
 
@@ -351,6 +364,8 @@ class Api:
                 request.method == "HEAD" and route.method == "GET"
             ):
                 caller = self._authenticate(request, container, route)
+                if caller is not None:  # limits count users and IPs; health has no user
+                    _enforce_limits(container, route, caller, request, match.groupdict())
                 api_request = ApiRequest(
                     request, request_id, match.groupdict(), container, caller, route
                 )
@@ -397,6 +412,27 @@ class Api:
             if route.pattern.fullmatch(path):
                 return route.template
         return "(unmatched)"
+
+
+def _enforce_limits(
+    container: Container,
+    route: _Route,
+    caller: Caller,
+    request: flask.Request,
+    path_params: dict[str, str],
+) -> None:
+    """The route's rate limits (shared/limits): 429 with Retry-After past one of them."""
+    from shared.limits import enforce_route_limits  # on first use: not at cold start
+
+    enforce_route_limits(
+        container,
+        route.method,
+        route.template,
+        caller,
+        path_params=path_params,
+        headers=request.headers,
+        remote_addr=request.remote_addr,
+    )
 
 
 def _api_path(path: str) -> str:
