@@ -40,12 +40,12 @@ import string
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from wordfreq import zipf_frequency
 
-from shared.assessment import grammar_errors
+from shared.assessment import grammar_detector, grammar_errors
 from shared.models.assessment import GrammarIssue
 
 REPO = Path(__file__).resolve().parent.parent
@@ -75,6 +75,7 @@ _NO_SPACE_BEFORE = {
     "'",
 }
 _NO_SPACE_AFTER = {"(", "[", "{", "``", "$"}
+DETECTOR_RULE = "detector.check_phrase"
 
 
 @dataclass(frozen=True)
@@ -230,12 +231,122 @@ def flag_references(folder: Path, half: str, middle: int, options: dict[str, obj
         print(f"  {rule:44} {count}")
 
 
+@dataclass
+class Evaluation:
+    """Token counts of one run over some sentences."""
+
+    sentences: int = 0
+    words: int = 0
+    edited_words: int = 0
+    tp: int = 0
+    fp: int = 0
+    fn: int = 0
+    rule_seconds: float = 0.0
+    detector_seconds: float = 0.0
+    detector_words: int = 0
+    per_rule: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+    per_category: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+    false_positives: list[tuple[str, str, str]] = field(default_factory=list)
+    hits: list[tuple[str, str, str]] = field(default_factory=list)
+
+    @property
+    def precision(self) -> float:
+        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 0.0
+
+    @property
+    def recall(self) -> float:
+        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 0.0
+
+    @property
+    def f05(self) -> float:
+        p, r = self.precision, self.recall
+        return 1.25 * p * r / (0.25 * p + r) if p and r else 0.0
+
+    def line(self) -> str:
+        return (
+            f"precision {self.precision:.3f}  recall {self.recall:.3f}  F0.5 {self.f05:.3f}  "
+            f"(tp {self.tp} fp {self.fp} fn {self.fn})"
+        )
+
+
+def _count(
+    evaluation: Evaluation,
+    rule_id: str,
+    category: str,
+    tokens: list[int],
+    edited: set[int],
+    record: tuple[str, str, str],
+) -> None:
+    good = sum(i in edited for i in tokens)
+    evaluation.per_rule[rule_id]["tp"] += good
+    evaluation.per_rule[rule_id]["fp"] += len(tokens) - good
+    evaluation.per_category[category]["tp"] += good
+    evaluation.per_category[category]["fp"] += len(tokens) - good
+    (evaluation.hits if good == len(tokens) else evaluation.false_positives).append(record)
+
+
+def evaluate(
+    sentences: list[M2Sentence],
+    dictionary: Dictionary,
+    options: dict[str, object],
+    count_punctuation: bool,
+    detector: bool,
+) -> Evaluation:
+    """Rule errors (and, with ``detector``, the detector's phrases) against the gold."""
+    evaluation = Evaluation(sentences=len(sentences))
+    for sentence in sentences:
+        text, spans = detokenize(sentence.tokens)
+        edited, excluded = gold_tokens(sentence, dictionary, count_punctuation)
+        started = time.perf_counter()
+        issues = grammar_errors.find_grammar_issues(text, **options)  # type: ignore[arg-type]
+        evaluation.rule_seconds += time.perf_counter() - started
+        flagged = flagged_tokens(issues, spans)
+        for index in range(len(sentence.tokens)):
+            if index in excluded:
+                continue
+            evaluation.words += 1
+            evaluation.edited_words += index in edited
+        for issue in issues:
+            tokens = [
+                i
+                for i, rule in flagged.items()
+                if rule == issue.rule_id and spans[i][0] < issue.end and issue.start < spans[i][1]
+            ]
+            tokens = [i for i in tokens if i not in excluded]
+            record = (issue.rule_id, f"{issue.text!r} -> {issue.correction!r}", text)
+            _count(evaluation, issue.rule_id, issue.category, tokens, edited, record)
+        if detector:
+            started = time.perf_counter()
+            checks = grammar_detector.check_phrases(text, reported=issues)
+            evaluation.detector_seconds += time.perf_counter() - started
+            evaluation.detector_words += len(text.split())
+            for check in checks:
+                tokens = [
+                    i
+                    for i, (start, end) in enumerate(spans)
+                    if start < check.end and check.start < end and i not in flagged
+                ]
+                for i in tokens:
+                    flagged[i] = DETECTOR_RULE
+                tokens = [i for i in tokens if i not in excluded]
+                record = (DETECTOR_RULE, f"{check.text!r} ({check.confidence:.2f})", text)
+                _count(evaluation, DETECTOR_RULE, "detector (tentative)", tokens, edited, record)
+        flagged_kept = set(flagged) - excluded
+        evaluation.tp += len(flagged_kept & edited)
+        evaluation.fp += len(flagged_kept - edited)
+        evaluation.fn += len(edited - flagged_kept)
+    return evaluation
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--jfleg", type=Path, default=DEFAULT_JFLEG)
-    parser.add_argument("--half", choices=["all", "tune", "test"], default="all")
+    parser.add_argument(
+        "--half", choices=["all", "tune", "test"], default="test", help="the detailed report"
+    )
     parser.add_argument("--first-language", default=None)
     parser.add_argument("--no-parser", action="store_true", help="do not use link-grammar")
+    parser.add_argument("--no-detector", action="store_true", help="rules only")
     parser.add_argument(
         "--min-confidence", type=float, default=None, help="report threshold (default: data file)"
     )
@@ -249,98 +360,89 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    sentences = read_m2(args.jfleg / "dev.ref.m2")
-    middle = len(sentences) // 2
-    if args.half == "tune":
-        sentences = sentences[:middle]
-    elif args.half == "test":
-        sentences = sentences[middle:]
+    everything = read_m2(args.jfleg / "dev.ref.m2")
+    middle = len(everything) // 2
+    halves = {"tune": everything[:middle], "test": everything[middle:], "all": everything}
     dictionary = Dictionary()
     options: dict[str, object] = {"first_language": args.first_language}
     if args.no_parser:
         options["use_parser"] = False
     if args.min_confidence is not None:
         options["min_confidence"] = args.min_confidence
+    detector = not args.no_detector and grammar_detector.available()
 
     started = time.perf_counter()
     grammar_errors.find_grammar_issues("Warm up.", **options)  # type: ignore[arg-type]
+    if detector:
+        grammar_detector.check_phrases("Warm up.")
     load_seconds = time.perf_counter() - started
-    tp = fp = fn = 0
-    words = edited_words = 0
-    per_rule: dict[str, Counter[str]] = defaultdict(Counter)
-    per_category: dict[str, Counter[str]] = defaultdict(Counter)
-    false_positives: list[tuple[str, str, str]] = []
-    hits: list[tuple[str, str, str]] = []
-    elapsed = 0.0
-    for sentence in sentences:
-        text, spans = detokenize(sentence.tokens)
-        edited, excluded = gold_tokens(sentence, dictionary, args.count_punctuation)
-        started = time.perf_counter()
-        issues = grammar_errors.find_grammar_issues(text, **options)  # type: ignore[arg-type]
-        elapsed += time.perf_counter() - started
-        flagged = flagged_tokens(issues, spans)
-        for index in range(len(sentence.tokens)):
-            if index in excluded:
-                continue
-            words += 1
-            edited_words += index in edited
-        for issue in issues:
-            tokens = [
-                i
-                for i, rule in flagged.items()
-                if rule == issue.rule_id and spans[i][0] < issue.end and issue.start < spans[i][1]
-            ]
-            tokens = [i for i in tokens if i not in excluded]
-            good = sum(i in edited for i in tokens)
-            per_rule[issue.rule_id]["tp"] += good
-            per_rule[issue.rule_id]["fp"] += len(tokens) - good
-            per_category[issue.category]["tp"] += good
-            per_category[issue.category]["fp"] += len(tokens) - good
-            record = (issue.rule_id, f"{issue.text!r} -> {issue.correction!r}", text)
-            (hits if good == len(tokens) else false_positives).append(record)
-        flagged_kept = set(flagged) - excluded
-        tp += len(flagged_kept & edited)
-        fp += len(flagged_kept - edited)
-        fn += len(edited - flagged_kept)
 
-    precision = tp / (tp + fp) if tp + fp else 0.0
-    recall = tp / (tp + fn) if tp + fn else 0.0
-    beta2 = 0.25
-    f05 = (1 + beta2) * precision * recall / (beta2 * precision + recall) if tp else 0.0
-    print(
-        f"JFLEG dev ({args.half}): {len(sentences)} sentences, {words} tokens evaluated, "
-        f"{edited_words} edited ({edited_words / words:.3f} = precision of flagging all)"
-    )
     print(
         f"spelling dictionary: {dictionary.source}; punctuation edits "
         f"{'counted' if args.count_punctuation else 'ignored'}; first language "
         f"{args.first_language or '-'}; parser "
         f"{'off' if args.no_parser else grammar_errors.parser_status()}"
     )
-    print(f"flagged tokens: tp {tp}  fp {fp}  fn {fn}")
-    print(f"precision {precision:.3f}  recall {recall:.3f}  F0.5 {f05:.3f}")
-    print(
-        f"time {1000 * elapsed / len(sentences):.2f} ms a sentence "
-        f"(first call, loading the rules and word lists: {load_seconds:.2f} s)"
+    if detector:
+        threshold = grammar_detector.load_detector().threshold
+        print(
+            f"operating point: rule errors at confidence >= their report threshold, plus "
+            f"detector words at probability >= {threshold:.2f} "
+            f"({grammar_detector.detector_version()}, fitted on half A)"
+        )
+    else:
+        print("detector: off" + ("" if args.no_detector else " (no language model)"))
+    print("\nsummary (token level, spelling-only edits left out of both sides):")
+    results: dict[str, Evaluation] = {}
+    for half, label in (("tune", "half A (fitting half)"), ("test", "half B (held out)")):
+        rules = evaluate(halves[half], dictionary, options, args.count_punctuation, False)
+        print(f"  {label:22} rules only         {rules.line()}")
+        if detector:
+            both = evaluate(halves[half], dictionary, options, args.count_punctuation, True)
+            print(f"  {label:22} rules + detector   {both.line()}")
+            results[half] = both
+        else:
+            results[half] = rules
+
+    result = (
+        results[args.half]
+        if args.half in results
+        else evaluate(halves["all"], dictionary, options, args.count_punctuation, detector)
     )
+    print(
+        f"\nJFLEG dev ({args.half}): {result.sentences} sentences, {result.words} tokens "
+        f"evaluated, {result.edited_words} edited "
+        f"({result.edited_words / result.words:.3f} = precision of flagging all)"
+    )
+    print(f"flagged tokens: tp {result.tp}  fp {result.fp}  fn {result.fn}")
+    print(f"precision {result.precision:.3f}  recall {result.recall:.3f}  F0.5 {result.f05:.3f}")
+    print(
+        f"rules: {1000 * result.rule_seconds / result.sentences:.2f} ms a sentence "
+        f"(first call, loading the rules, word lists and weights: {load_seconds:.2f} s)"
+    )
+    if result.detector_words:
+        print(
+            f"detector: {1e6 * result.detector_seconds / result.detector_words:.0f} ms per "
+            f"1,000 words (it runs the rules again at every confidence as features)"
+        )
     print("\nper category (token precision):")
-    for category, counts in sorted(per_category.items()):
+    for category, counts in sorted(result.per_category.items()):
         total = counts["tp"] + counts["fp"]
         print(
             f"  {category:26} {counts['tp'] / total if total else 0:.2f}  ({counts['tp']}/{total})"
         )
     print("\nper rule (token precision):")
-    for rule, counts in sorted(per_rule.items(), key=lambda item: -sum(item[1].values())):
+    for rule, counts in sorted(result.per_rule.items(), key=lambda item: -sum(item[1].values())):
         total = counts["tp"] + counts["fp"]
         print(f"  {rule:44} {counts['tp'] / total if total else 0:.2f}  ({counts['tp']}/{total})")
     print(f"\nfalse positives (first {args.top}):")
-    for rule, change, text in false_positives[: args.top]:
+    for rule, change, text in result.false_positives[: args.top]:
         print(f"  {rule}: {change}\n      {text}")
     if args.references:
         flag_references(args.jfleg, args.half, middle, options)
     if args.show_hits:
         print("\ntrue positives:")
-        for rule, change, text in hits:
+        for rule, change, text in result.hits:
             print(f"  {rule}: {change}\n      {text}")
 
 

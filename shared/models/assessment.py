@@ -88,6 +88,19 @@ class GrammarIssue(_Frozen):
     )
 
 
+class GrammarCheck(_Frozen):
+    """A phrase the fitted detector suggests checking: tentative, with no correction, never
+    counted as an error."""
+
+    turn_id: str | None = None
+    start: int = Field(ge=0, description="Character offset of the phrase in the answer text.")
+    end: int = Field(ge=0)
+    text: str = Field(description="The phrase as said.")
+    confidence: float = Field(ge=0, le=1, description="The detector's highest word probability.")
+    note: str
+    tentative: Literal[True] = True
+
+
 class AnalyzerResult(_Frozen):
     """The output of one deterministic analyzer."""
 
