@@ -193,6 +193,41 @@ class Settings(BaseSettings):
         default=2.0, gt=0, le=10, description="Timeout of each dependency check in /readyz."
     )
 
+    # --- Rate limits (shared/limits: fixed windows counted in Firestore) ----------------------
+    rate_sessions_per_day_per_user: int = Field(
+        default=20, ge=1, le=10_000, description="Mock tests a learner may start per UTC day."
+    )
+    rate_sessions_per_day_per_ip: int = Field(
+        default=500,
+        ge=1,
+        le=1_000_000,
+        description="Mock tests started per UTC day from one IP (a school shares one address).",
+    )
+    rate_turns_per_minute_per_user: int = Field(
+        default=30,
+        ge=1,
+        le=10_000,
+        description="Answers (and upload URLs) a learner may send per minute; retries of a "
+        "recorded answer are not counted.",
+    )
+    rate_turns_per_minute_per_ip: int = Field(
+        default=600, ge=1, le=1_000_000, description="Answers sent per minute from one IP."
+    )
+    rate_results_polls_per_minute_per_user: int = Field(
+        default=30, ge=1, le=10_000, description="Results requests a learner may make per minute."
+    )
+    rate_results_polls_per_minute_per_ip: int = Field(
+        default=600, ge=1, le=1_000_000, description="Results requests per minute from one IP."
+    )
+    client_ip_forwarded_position: int = Field(
+        default=1,
+        ge=1,
+        le=10,
+        description="Which X-Forwarded-For entry, counted from the end, is the client: 1 when "
+        "clients call the functions directly (Google's front end appends the address it saw), "
+        "2 behind an external Application Load Balancer (it appends the client and itself).",
+    )
+
     # --- Scoring -------------------------------------------------------------------------
     band_rounding: BandRounding = Field(
         default="published",

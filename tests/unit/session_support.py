@@ -91,9 +91,14 @@ class Examiner:
         return self.world.blobs.list_names(self.settings.audio_bucket, f"audio/{uid}/")
 
     def snapshot(self) -> dict[str, Any]:
-        """Every stored document, to compare before and after a request."""
+        """Every stored document but the rate-limit counters (shared/limits counts every
+        attempt, refused or not), to compare before and after a request."""
         store = self.world.store
-        return {path: store.get(path).data for path in store.paths()}  # type: ignore[union-attr]
+        return {
+            path: store.get(path).data  # type: ignore[union-attr]
+            for path in store.paths()
+            if not path.startswith("rateLimits/")
+        }
 
 
 def install_examiner(

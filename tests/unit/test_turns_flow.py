@@ -29,6 +29,7 @@ def run_to_the_end(examiner: Examiner, session_id: str, limit: int = 60) -> list
     for _ in range(limit):
         result = examiner.answered(session_id)
         results.append(result)
+        examiner.world.clock.advance(seconds=4)  # a 4 s answer takes 4 s: turns per minute
         if result["session_status"] != "active":
             return results
     raise AssertionError(f"the test did not close within {limit} answers")
