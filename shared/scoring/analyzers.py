@@ -12,12 +12,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from shared.models.assessment import AnalyzerResult, AnswerText, GrammarIssue
+from shared.models.assessment import AnalyzerResult, AnswerText, GrammarCheck, GrammarIssue
 
 __all__ = [
     "AnalyzerMissing",
     "PracticeWordLike",
     "fluency",
+    "grammar_checks",
     "grammar_issues",
     "pronunciation_deep",
     "pronunciation_quick",
@@ -71,6 +72,14 @@ def grammar_issues(text: str, *, first_language: str | None, turn_id: str) -> li
         text, first_language=first_language, turn_id=turn_id
     )
     return [issue for issue in found if isinstance(issue, GrammarIssue)]
+
+
+def grammar_checks(
+    text: str, *, turn_id: str, reported: Sequence[GrammarIssue]
+) -> list[GrammarCheck]:
+    """Tentative phrases to check, outside the errors already ``reported`` for this answer."""
+    found = _function("grammar_detector", "check_phrases")(text, turn_id=turn_id, reported=reported)
+    return [check for check in found if isinstance(check, GrammarCheck)]
 
 
 def pronunciation_quick(

@@ -21,7 +21,7 @@ from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.models.assessment import Criterion, Evidence, GrammarIssue
+from shared.models.assessment import Criterion, Evidence, GrammarCheck, GrammarIssue
 from shared.ports import DocumentStore, Transaction
 
 __all__ = [
@@ -37,6 +37,7 @@ __all__ = [
     "ScoringState",
     "ScoringStatus",
     "Summary",
+    "TimedGrammarCheck",
     "TimedGrammarIssue",
     "advance_status",
     "claim_completion",
@@ -143,6 +144,13 @@ class TimedGrammarIssue(GrammarIssue):
     end_seconds: float | None = None
 
 
+class TimedGrammarCheck(GrammarCheck):
+    """A phrase worth checking (tentative, no correction) with where it was said."""
+
+    start_seconds: float | None = None
+    end_seconds: float | None = None
+
+
 class FluencyFeedback(_Stored):
     metrics: dict[str, float] = Field(default_factory=dict)
     notes: list[str] = Field(default_factory=list)
@@ -186,6 +194,10 @@ class DeepAnalysis(_Stored):
     rounding: str
     rounding_note: str
     grammar_errors: list[TimedGrammarIssue] = Field(default_factory=list)
+    grammar_checks: list[TimedGrammarCheck] = Field(
+        default_factory=list,
+        description="Tentative 'check this phrase' items from the fitted detector, never errors.",
+    )
     fluency: FluencyFeedback = FluencyFeedback()
     pronunciation: PronunciationFeedback = PronunciationFeedback()
 

@@ -7,6 +7,7 @@ import copy
 import json
 import math
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -23,7 +24,9 @@ from shared.assessment.grammar_detector import (
     word_features,
     word_scores,
 )
-from shared.models.assessment import GrammarCheck
+from shared.models.assessment import AnswerText, GrammarCheck, TimedWord
+from shared.scoring import analyzers, phase2
+from shared.scoring.analyzers import AnalyzerMissing
 
 needs_model = pytest.mark.skipif(
     not naturalness.available(), reason="pocketsphinx's language model is not installed"
@@ -178,3 +181,33 @@ def test_without_the_language_model_there_is_nothing_to_report(
     tokens, rows = word_features("People is very happy.")
     assert tokens == []
     assert rows.shape == (0, len(FEATURES))
+
+
+# --- in the deep analysis ---------------------------------------------------------------------
+
+
+def _inputs(text: str) -> Any:
+    words = tuple(
+        TimedWord(text=word, start=float(i), end=i + 0.8) for i, word in enumerate(text.split())
+    )
+    answer = AnswerText(turn_id="t1", part=1, text=text, words=words, duration_seconds=12.0)
+    return SimpleNamespace(answers=(answer,), first_language=None)
+
+
+@needs_model
+def test_phase_two_lists_checks_with_times_away_from_the_errors() -> None:
+    inputs = _inputs("Yesterday he go to the school and buyed two apple")
+    errors = phase2._grammar_errors(inputs)
+    checks = phase2._grammar_checks(inputs, errors)
+    assert [check.text for check in checks] == ["buyed"]
+    assert checks[0].turn_id == "t1"
+    assert (checks[0].start_seconds, checks[0].end_seconds) == (7.0, 7.8)
+    assert all(e.end <= checks[0].start or e.start >= checks[0].end for e in errors)
+
+
+def test_phase_two_has_no_checks_without_the_detector(monkeypatch: pytest.MonkeyPatch) -> None:
+    def missing(*_: object, **__: object) -> list[GrammarCheck]:
+        raise AnalyzerMissing("grammar_detector analyzer unavailable (pocketsphinx)")
+
+    monkeypatch.setattr(analyzers, "grammar_checks", missing)
+    assert phase2._grammar_checks(_inputs("He go to school"), []) == []
