@@ -12,6 +12,10 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 REQUIREMENTS_STAMP := $(VENV)/.requirements-installed
+# checkov (the Terraform security checks in `make test`) pins packaging and boto3 below what
+# our own pins need, so it lives in a virtualenv of its own that the tests call.
+TOOLS_VENV := .venv-tools
+TOOLS_STAMP := $(TOOLS_VENV)/.requirements-installed
 NODE_STAMP := node_modules/.package-lock.json
 
 # Extra arguments: `make run ARGS=--free-ports`, `make test PYTEST_ARGS="-k stack -x"`.
@@ -54,7 +58,13 @@ $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-setup: $(REQUIREMENTS_STAMP) $(NODE_STAMP)
+$(TOOLS_STAMP): terraform/checkov-requirements.txt | $(PY)
+	@test -x $(TOOLS_VENV)/bin/python || $(PYTHON) -m venv $(TOOLS_VENV)
+	$(TOOLS_VENV)/bin/python -m pip install --disable-pip-version-check --quiet \
+	  -r terraform/checkov-requirements.txt
+	@touch $@
+
+setup: $(REQUIREMENTS_STAMP) $(NODE_STAMP) $(TOOLS_STAMP)
 
 prereqs: setup
 	@$(PY) -m devstack.prereqs --install

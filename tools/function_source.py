@@ -1,13 +1,14 @@
 """Build the deployable source archive of the functions, byte for byte reproducibly.
 
 The files come from terraform/function_source.json (include and exclude globs relative to the
-repository root, the same file Terraform reads with ``fileset``). Entries are sorted and carry
+repository root; Terraform deploys the archive this tool builds). Entries are sorted and carry
 fixed timestamps and permissions, so the same tree always gives the same zip and the same
 sha256, which Terraform uses to name the uploaded object.
 
     python -m tools.function_source --out dist
 
-prints ``<sha256>  <path>`` (the format ``sha256sum -c`` reads).
+prints ``<sha256>  <path>`` (the format ``sha256sum -c`` reads), or with ``--json`` the
+object Terraform's ``external`` data source reads (terraform/main.tf).
 """
 
 from __future__ import annotations
@@ -181,12 +182,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--root", type=Path, default=REPO_ROOT, help="repository root")
     parser.add_argument("--spec", type=Path, default=SPEC_PATH, help="include/exclude globs")
     parser.add_argument("--list", action="store_true", help="also list the archived files")
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help='print {"sha256", "path"} (path relative to --root) for Terraform\'s external data',
+    )
     args = parser.parse_args(argv)
-    built = build_archive(args.out, args.root.resolve(), load_spec(args.spec))
+    root = args.root.resolve()
+    built = build_archive(args.out, root, load_spec(args.spec))
     if args.list:
         for name in built.files:
             print(name, file=sys.stderr)
-    print(f"{built.sha256}  {built.path}")
+    if args.json:
+        # Terraform's external data source reads one JSON object of strings from stdout.
+        path = built.path.resolve()
+        shown = path.relative_to(root) if path.is_relative_to(root) else path
+        print(json.dumps({"sha256": built.sha256, "path": shown.as_posix()}))
+    else:
+        print(f"{built.sha256}  {built.path}")
     return 0
 
 
