@@ -656,3 +656,24 @@ def test_local_stack_enforces_the_repository_rules_for_clients_only(local_stack:
     assert _denied(app.get(audit_path).send(as_user(owner)))
     store.delete(session_path)
     store.delete(audit_path)
+
+
+def test_a_link_id_that_only_looks_like_the_pair_grants_nothing(world: Fixture) -> None:
+    # uids may contain '_': the link of teacher T and student "X_owner" has the id
+    # T_X_owner, which a teacher "T_X" asking for "owner" would also compute.
+    world.seed(leave_out="teacherLinks")
+    emulator, teacher, owner = world.emulator, world.teacher, world.owner
+    lookalike = f"{teacher}_x"
+    emulator.seed(
+        {
+            f"teacherLinks/{teacher}_x_{owner}": {
+                "teacher_uid": teacher,
+                "student_uid": f"x_{owner}",
+                "created_at": CREATED,
+            }
+        }
+    )
+    token = mock_id_token(emulator.project, lookalike, {"role": "teacher"})
+    session = emulator.get(world.documents()["sessions"][0])
+    assert _denied(session.send({"Authorization": f"Bearer {token}"}))
+    assert session.send(ADMIN_BYPASS).status_code == 200
