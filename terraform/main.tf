@@ -249,10 +249,15 @@ resource "google_service_account_iam_member" "self_signing" {
   member             = google_service_account.function[each.value].member
 }
 
-# Cloud Build runs the buildpacks as this account: read the source, push the image, write logs.
+# Cloud Build runs the buildpacks as this account. Not roles/cloudbuild.builds.builder: that
+# one may act as other service accounts. The source is read through a bucket grant (storage.tf).
 resource "google_project_iam_member" "build" {
+  for_each = toset([
+    "roles/logging.logWriter",        # build logs
+    "roles/artifactregistry.writer", # push the function's image to gcf-artifacts
+  ])
   project = var.project_id
-  role    = "roles/cloudbuild.builds.builder"
+  role    = each.value
   member  = google_service_account.build.member
 }
 
