@@ -33,6 +33,7 @@ except ConfigurationError as error:
 configure_logging(_settings.log_level)
 
 from cloudevents.http import CloudEvent  # noqa: E402
+from werkzeug.exceptions import HTTPException  # noqa: E402
 
 from functions import health as _health  # noqa: E402
 from functions import results as _results  # noqa: E402
@@ -40,6 +41,11 @@ from functions import scoring as _scoring  # noqa: E402
 from functions import sessions as _sessions  # noqa: E402
 from functions import turns as _turns  # noqa: E402
 from functions import users as _users  # noqa: E402
+from shared.http import not_routed_response  # noqa: E402
+
+# What functions-framework's router refuses itself (a path its rule cannot match, such as one
+# with an encoded newline) gets the API's JSON error and security headers, not Flask's HTML.
+functions_framework.errorhandler(HTTPException)(not_routed_response)
 
 
 @functions_framework.http

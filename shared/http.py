@@ -26,6 +26,7 @@ from typing import Any, Literal, TypeVar
 
 import flask
 from pydantic import BaseModel, ValidationError
+from werkzeug.exceptions import HTTPException
 
 from shared import errors
 from shared.bootstrap import Container, get_container
@@ -466,6 +467,32 @@ def json_response(
         mimetype="application/json",
         headers=list(headers),
     )
+
+
+def not_routed_response(refusal: HTTPException) -> flask.Response:
+    """The answer to a request functions-framework's own router refused before ``Api`` saw it.
+
+    Its rules cannot match some paths (a newline in a segment) and it keeps /robots.txt and
+    /favicon.ico for itself; Flask would answer those with an HTML page and no security
+    headers. Registered in functions/main.py with ``functions_framework.errorhandler``.
+    """
+    status = refusal.code or 500
+    error: errors.AppError
+    if status == 404:
+        error = errors.NotFound("There is nothing at this path.")
+    elif status == 405:
+        error = errors.MethodNotAllowed()
+    elif status == 413:
+        error = errors.PayloadTooLarge()
+    elif status < 500:
+        error = errors.InvalidRequest()
+    else:
+        error = errors.InternalError()
+    response = _error_response(error)
+    response.headers.update(SECURITY_HEADERS)
+    response.headers["X-Request-Id"] = _request_id(flask.request)
+    log.info("request_not_routed", status=response.status_code, error_code=error.code)
+    return response
 
 
 def _error_response(error: errors.AppError) -> flask.Response:
