@@ -48,7 +48,11 @@ HTTP_FUNCTIONS: tuple[HttpFunction, ...] = (
         typical_request=("GET", "/healthz"),
         needs_auth=False,
     ),
-    HttpFunction(name="users", paths=("/users",), typical_request=("GET", "/users/me")),
+    HttpFunction(
+        name="users",
+        paths=("/users", "/teachers", "/admin"),
+        typical_request=("GET", "/users/me"),
+    ),
     # A turn's real request carries audio; its typical request is the limits the app reads
     # before recording (the only turns route that needs no session to exist).
     HttpFunction(

@@ -228,6 +228,21 @@ class Settings(BaseSettings):
         "2 behind an external Application Load Balancer (it appends the client and itself).",
     )
 
+    # --- Accounts and privacy ----------------------------------------------------------
+    link_invite_hours: int = Field(
+        default=72,
+        ge=1,
+        le=30 * 24,
+        description="Hours a teacher's invite code can be accepted (each code links once).",
+    )
+    privacy_pepper: str = Field(
+        default="local-only-pepper-not-secret",
+        min_length=16,
+        description="Secret mixed into the hash that replaces an erased user's uid in the "
+        "audit log, and into invite codes made for an Idempotency-Key; set a long random "
+        "value (Secret Manager) when deployed and never change it.",
+    )
+
     # --- Scoring -------------------------------------------------------------------------
     band_rounding: BandRounding = Field(
         default="published",

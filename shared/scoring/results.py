@@ -19,7 +19,7 @@ from shared.scoring.documents import (
     scoring_state,
     summary_path,
 )
-from shared.sessions.repository import check_owner, session_from, session_path
+from shared.sessions.repository import check_viewer, session_from, session_path
 
 __all__ = ["BandScale", "ResultsView", "SessionNotFinished", "band_scale", "results_for"]
 
@@ -50,11 +50,13 @@ class BandScale(BaseModel):
 
 
 def results_for(container: Container, caller: Caller, session_id: str) -> ResultsView:
-    """The caller's results for ``session_id`` (NotFound for anyone else's session)."""
+    """The results of ``session_id`` for its learner or a linked teacher (NotFound for anyone
+    else)."""
     store = container.store
     found = store.get(session_path(session_id))
-    session = check_owner(session_from(found) if found else None, session_id, caller.uid)
-    assert found is not None  # check_owner raised otherwise
+    # The learner, or a teacher they linked (read only); NotFound for anyone else.
+    session = check_viewer(store, session_from(found) if found else None, session_id, caller)
+    assert found is not None  # check_viewer raised otherwise
     if session.status != "finished":
         raise SessionNotFinished(details={"status": session.status})
     state = scoring_state(found.data)

@@ -2,7 +2,8 @@
 
 Paths: ``sessions/{session_id}`` and ``sessions/{session_id}/turns/{turn_id}`` (see
 ``shared.sessions.documents`` for their fields). Only the owner ever sees a session: for
-anyone else it does not exist (404, never 403, so ids cannot be probed).
+anyone else it does not exist (404, never 403, so ids cannot be probed); a teacher the owner
+linked may read it (``check_viewer``, ``viewable_session``).
 """
 
 from __future__ import annotations
@@ -10,12 +11,15 @@ from __future__ import annotations
 from typing import Any
 
 from shared import errors
+from shared.accounts.access import can_view_learner
+from shared.models.identity import Caller
 from shared.ports import Document, DocumentStore, OrderBy, Query, Where
 from shared.sessions.documents import SessionDocument, to_data
 
 __all__ = [
     "LIST_LIMIT",
     "check_owner",
+    "check_viewer",
     "list_sessions",
     "owned_session",
     "rewritten",
@@ -23,6 +27,7 @@ __all__ = [
     "session_path",
     "turn_path",
     "turns_collection",
+    "viewable_session",
 ]
 
 LIST_LIMIT = 20
@@ -73,6 +78,22 @@ def check_owner(session: SessionDocument | None, session_id: str, uid: str) -> S
     if session is None or session.uid != uid:
         raise _not_found(session_id)
     return session
+
+
+def check_viewer(
+    store: DocumentStore, session: SessionDocument | None, session_id: str, caller: Caller
+) -> SessionDocument:
+    """``session`` if the caller may read it (its owner, or a teacher the owner linked);
+    NotFound otherwise."""
+    if session is None or not can_view_learner(store, caller, session.uid):
+        raise _not_found(session_id)
+    return session
+
+
+def viewable_session(store: DocumentStore, session_id: str, caller: Caller) -> SessionDocument:
+    """The session if the caller may read it (see ``check_viewer``), or NotFound."""
+    found = store.get(session_path(session_id))
+    return check_viewer(store, session_from(found) if found else None, session_id, caller)
 
 
 def list_sessions(store: DocumentStore, uid: str, limit: int = LIST_LIMIT) -> list[SessionDocument]:

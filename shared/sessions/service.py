@@ -37,6 +37,7 @@ from shared.sessions.repository import (
     rewritten,
     session_from,
     session_path,
+    viewable_session,
 )
 from shared.sessions.session_errors import SessionNotActive
 from shared.sessions.store_counts import store_of
@@ -148,12 +149,13 @@ def get_session(container: Container, caller: Caller, session_id: str) -> Sessio
     """The session as the app resumes it: the current line with a fresh audio URL, the turns."""
     with bound_context(session_id=session_id):
         store, now = store_of(container), container.clock.now()
-        session = owned_session(store, session_id, caller.uid)
-        session = abandon_if_idle(store, session, now, container.settings.session_idle_minutes)
-        # A failed publish is logged there; the next finish or GET retries, and the learner
-        # still resumes now.
-        with contextlib.suppress(errors.DependencyUnavailable):
-            session = publish_if_pending(container, session)
+        session = viewable_session(store, session_id, caller)
+        if session.uid == caller.uid:  # a linked teacher reads; only the learner moves it on
+            session = abandon_if_idle(store, session, now, container.settings.session_idle_minutes)
+            # A failed publish is logged there; the next finish or GET retries, and the learner
+            # still resumes now.
+            with contextlib.suppress(errors.DependencyUnavailable):
+                session = publish_if_pending(container, session)
         session, speech = _current_line(container, session)
         return session_view(session, speech, now)
 

@@ -12,7 +12,14 @@ import pytest
 
 from shared import bootstrap
 from shared.config import Settings, load_settings
-from tests.fakes import FakeBlobs, FakePublisher, FakeStore, FakeTokenVerifier, FixedClock
+from tests.fakes import (
+    FakeBlobs,
+    FakeIdentityAdmin,
+    FakePublisher,
+    FakeStore,
+    FakeTokenVerifier,
+    FixedClock,
+)
 
 MAIN = str(Path(__file__).resolve().parents[2] / "functions" / "main.py")
 
@@ -27,9 +34,11 @@ class FakeWorld:
     events: FakePublisher
     tokens: FakeTokenVerifier
     clock: FixedClock
+    identity: FakeIdentityAdmin
 
     def auth(self, uid: str = "learner-1", **claims: object) -> dict[str, str]:
-        """Headers carrying a valid token for ``uid``."""
+        """Headers carrying a valid token for ``uid`` (whose account then exists)."""
+        self.identity.add_user(uid, claims)
         return {"Authorization": f"Bearer {self.tokens.mint(uid, claims or None)}"}
 
 
@@ -37,13 +46,15 @@ class FakeWorld:
 def world() -> Iterator[FakeWorld]:
     settings = load_settings({})
     clock = FixedClock()
+    tokens = FakeTokenVerifier(project=settings.google_cloud_project, clock=clock)
     fake = FakeWorld(
         settings=settings,
         store=FakeStore(),
         blobs=FakeBlobs(),
         events=FakePublisher(),
-        tokens=FakeTokenVerifier(project=settings.google_cloud_project, clock=clock),
+        tokens=tokens,
         clock=clock,
+        identity=FakeIdentityAdmin(tokens),
     )
     bootstrap.install(
         bootstrap.Container(
@@ -52,6 +63,7 @@ def world() -> Iterator[FakeWorld]:
             blobs=fake.blobs,
             events=fake.events,
             token_verifier=fake.tokens,
+            identity_admin=fake.identity,
             clock=fake.clock,
         )
     )

@@ -116,6 +116,7 @@ def install_examiner(
             blobs=world.blobs,
             events=world.events,
             token_verifier=world.tokens,
+            identity_admin=world.identity,
             clock=world.clock,
             speech_to_text=stt,
             text_to_speech=tts,
