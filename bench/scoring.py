@@ -141,7 +141,8 @@ def main() -> int:
     print(f"  {'total':22} {total:7.3f} s")
     words_offered = len(phase2.analysis.pronunciation.words_to_practise)
     print(
-        f"  grammar errors {len(phase2.analysis.grammar_errors)}, words to practise {words_offered}"
+        f"  grammar errors {len(phase2.analysis.grammar_errors)}, phrases to check "
+        f"{len(phase2.analysis.grammar_checks)}, words to practise {words_offered}"
     )
     return 0
 
