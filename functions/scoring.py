@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shared.bootstrap import Container, get_container
 from shared.events import EventHandling, PoisonMessage, PubSubEvent, from_cloud_event
-from shared.logging import get_logger
+from shared.logging import bound_context, get_logger, trace_fields
 
 log = get_logger(__name__)
 
@@ -49,6 +49,28 @@ def handle(
 ) -> str:
     """Run ``step`` for the CloudEvent's session under the at-least-once rules."""
     container = container or get_container()
+    # Every line of this event carries the function (a label the metrics group by) and the
+    # trace Eventarc started, so the event's lines join the request that published it.
+    trace = trace_fields(container.settings.google_cloud_project, None, _traceparent(cloud_event))
+    with bound_context(function=handler, **trace):
+        return _handle(handler, cloud_event, step, container)
+
+
+def _traceparent(cloud_event: Any) -> str | None:
+    """The W3C traceparent Eventarc puts on the CloudEvent (an extension attribute)."""
+    try:
+        value = cloud_event.get("traceparent")
+    except (AttributeError, TypeError):
+        return None
+    return value if isinstance(value, str) else None
+
+
+def _handle(
+    handler: str,
+    cloud_event: Any,
+    step: Callable[[Container, str], str],
+    container: Container,
+) -> str:
     handling = EventHandling(
         handler=handler,
         store=container.store,

@@ -32,62 +32,62 @@ locals {
     }
   }
 
-  distribution_metrics = merge(
-    {
-      # A turn's whole server time, as the learner waits for it.
-      turn_latency = {
-        description = "Server time of POST /sessions/{id}/turns in milliseconds."
-        filter      = "jsonPayload.message=\"request_served\" AND labels.function=\"turns\" AND jsonPayload.method=\"POST\" AND jsonPayload.route=\"/sessions/{session_id}/turns\""
-        value       = "EXTRACT(jsonPayload.latency_ms)"
-        unit        = "ms"
-        labels      = { status = "EXTRACT(jsonPayload.status)" }
-      }
-      scoring_duration = {
-        description = "Time to write a session's fast summary (phase 1) or deep analysis (phase 2), in milliseconds."
-        filter      = "jsonPayload.message=(\"summary_written\" OR \"deep_analysis_written\")"
-        value       = "EXTRACT(jsonPayload.duration_ms)"
-        unit        = "ms"
-        labels      = { phase = "EXTRACT(jsonPayload.phase)" }
-      }
-      seconds_transcribed = {
-        description = "Seconds of audio sent to Speech-to-Text per request."
-        filter      = "jsonPayload.message=\"speech_transcribed\""
-        value       = "EXTRACT(jsonPayload.audio_seconds)"
-        unit        = "s"
-        labels      = { model = "EXTRACT(jsonPayload.model)" }
-      }
-      characters_synthesized = {
-        description = "Characters of examiner text sent to Text-to-Speech per request."
-        filter      = "jsonPayload.message=\"speech_synthesized\""
-        value       = "EXTRACT(jsonPayload.characters)"
-        unit        = "1"
-        labels      = { voice = "EXTRACT(jsonPayload.voice)" }
-      }
-      language_model_input_tokens = {
-        description = "Prompt tokens per Gemini call, by prompt template."
-        filter      = "jsonPayload.message=\"language_model_generated\""
-        value       = "EXTRACT(jsonPayload.input_tokens)"
-        unit        = "1"
-        labels      = { template_id = "EXTRACT(jsonPayload.template_id)", model = "EXTRACT(jsonPayload.model)" }
-      }
-      language_model_output_tokens = {
-        description = "Output tokens per Gemini call, by prompt template."
-        filter      = "jsonPayload.message=\"language_model_generated\""
-        value       = "EXTRACT(jsonPayload.output_tokens)"
-        unit        = "1"
-        labels      = { template_id = "EXTRACT(jsonPayload.template_id)", model = "EXTRACT(jsonPayload.model)" }
-      }
-    },
-    {
-      for stage in local.turn_stages : "turn_stage_${stage}" => {
-        description = "Milliseconds a turn spent in its ${stage} stage."
-        filter      = "jsonPayload.message=\"turn_recorded\" AND jsonPayload.milliseconds.${stage}:*"
-        value       = "EXTRACT(jsonPayload.milliseconds.${stage})"
-        unit        = "ms"
-        labels      = {}
-      }
-    },
-  )
+  distribution_metrics = {
+    # A turn's whole server time, as the learner waits for it.
+    turn_latency = {
+      description = "Server time of POST /sessions/{id}/turns in milliseconds."
+      filter      = "jsonPayload.message=\"request_served\" AND labels.function=\"turns\" AND jsonPayload.method=\"POST\" AND jsonPayload.route=\"/sessions/{session_id}/turns\""
+      value       = "EXTRACT(jsonPayload.latency_ms)"
+      unit        = "ms"
+      labels      = { status = "EXTRACT(jsonPayload.status)" }
+    }
+    scoring_duration = {
+      description = "Time to write a session's fast summary (phase 1) or deep analysis (phase 2), in milliseconds."
+      filter      = "jsonPayload.message=(\"summary_written\" OR \"deep_analysis_written\")"
+      value       = "EXTRACT(jsonPayload.duration_ms)"
+      unit        = "ms"
+      labels      = { phase = "EXTRACT(jsonPayload.phase)" }
+    }
+    seconds_transcribed = {
+      description = "Seconds of audio sent to Speech-to-Text per request."
+      filter      = "jsonPayload.message=\"speech_transcribed\""
+      value       = "EXTRACT(jsonPayload.audio_seconds)"
+      unit        = "s"
+      labels      = { model = "EXTRACT(jsonPayload.model)" }
+    }
+    characters_synthesized = {
+      description = "Characters of examiner text sent to Text-to-Speech per request."
+      filter      = "jsonPayload.message=\"speech_synthesized\""
+      value       = "EXTRACT(jsonPayload.characters)"
+      unit        = "1"
+      labels      = { voice = "EXTRACT(jsonPayload.voice)" }
+    }
+    language_model_input_tokens = {
+      description = "Prompt tokens per Gemini call, by prompt template."
+      filter      = "jsonPayload.message=\"language_model_generated\""
+      value       = "EXTRACT(jsonPayload.input_tokens)"
+      unit        = "1"
+      labels      = { template_id = "EXTRACT(jsonPayload.template_id)", model = "EXTRACT(jsonPayload.model)" }
+    }
+    language_model_output_tokens = {
+      description = "Output tokens per Gemini call, by prompt template."
+      filter      = "jsonPayload.message=\"language_model_generated\""
+      value       = "EXTRACT(jsonPayload.output_tokens)"
+      unit        = "1"
+      labels      = { template_id = "EXTRACT(jsonPayload.template_id)", model = "EXTRACT(jsonPayload.model)" }
+    }
+  }
+
+  # One distribution per stage of a turn, from the one turn_recorded line per turn.
+  turn_stage_metrics = {
+    for stage in local.turn_stages : "turn_stage_${stage}" => {
+      description = "Milliseconds a turn spent in its ${stage} stage."
+      filter      = "jsonPayload.message=\"turn_recorded\" AND jsonPayload.milliseconds.${stage}:*"
+      value       = "EXTRACT(jsonPayload.milliseconds.${stage})"
+      unit        = "ms"
+      labels      = {}
+    }
+  }
 }
 
 resource "google_logging_metric" "counter" {
@@ -113,7 +113,7 @@ resource "google_logging_metric" "counter" {
 }
 
 resource "google_logging_metric" "distribution" {
-  for_each        = local.distribution_metrics
+  for_each        = merge(local.distribution_metrics, local.turn_stage_metrics)
   name            = "speaking_coach/${each.key}"
   description     = each.value.description
   filter          = "${local.function_filter} AND ${each.value.filter}"

@@ -14,6 +14,7 @@ recorded on the session as ``failed`` with the reason.
 
 from __future__ import annotations
 
+import time
 from typing import Any, Final
 
 from shared import errors
@@ -58,6 +59,7 @@ def _session(container: Container, session_id: str) -> tuple[SessionDocument, di
 
 
 def _write_summary(container: Container, session: SessionDocument) -> Summary:
+    started = time.perf_counter()
     store = container.store
     try:
         inputs = load_inputs(store, container.blobs, session)
@@ -74,6 +76,9 @@ def _write_summary(container: Container, session: SessionDocument) -> Summary:
         speaking_band=summary.speaking_band,
         scored=[c for c, s in summary.criteria.items() if s.scored],
         timings=phase1.run.timings,
+        # Read by the scoring_duration log-based metric (terraform/observability.tf).
+        phase="summary",
+        duration_ms=round((time.perf_counter() - started) * 1000, 1),
     )
     return summary
 
@@ -115,6 +120,7 @@ def analyze_session(
         store = container.store
         existing = store.get(deep_path(session_id))
         if existing is None:
+            started = time.perf_counter()
             found = store.get(summary_path(session_id))
             summary = (
                 Summary.model_validate(found.data)
@@ -135,6 +141,8 @@ def analyze_session(
                 judge=phase2.analysis.judge,
                 speaking_band=phase2.analysis.speaking_band,
                 timings=phase2.timings,
+                phase="deep",
+                duration_ms=round((time.perf_counter() - started) * 1000, 1),
             )
         if claim_completion(store, session_id, container.clock.now()):
             _announce(container, session_id)
