@@ -27,7 +27,15 @@ BandRounding = Literal["published", "nearest_half"]
 LOCAL_PROJECT = "demo-speaking-coach"
 
 # Fields a deployed function must be given explicitly: their defaults only make sense locally.
-_REQUIRED_WHEN_DEPLOYED = ("google_cloud_project", "audio_bucket", "reports_bucket")
+_REQUIRED_WHEN_DEPLOYED = (
+    "google_cloud_project",
+    "audio_bucket",
+    "reports_bucket",
+    "privacy_pepper",
+)
+# Set from Secret Manager when deployed, never in plain environment variables.
+SECRET_SETTINGS = ("privacy_pepper",)
+_LOCAL_PEPPER = "local-only-pepper-not-secret"
 _EMULATOR_HOSTS = (
     "firestore_emulator_host",
     "pubsub_emulator_host",
@@ -236,11 +244,11 @@ class Settings(BaseSettings):
         description="Hours a teacher's invite code can be accepted (each code links once).",
     )
     privacy_pepper: str = Field(
-        default="local-only-pepper-not-secret",
+        default=_LOCAL_PEPPER,
         min_length=16,
         description="Secret mixed into the hash that replaces an erased user's uid in the "
-        "audit log, and into invite codes made for an Idempotency-Key; set a long random "
-        "value (Secret Manager) when deployed and never change it.",
+        "audit log, and into invite codes made for an Idempotency-Key. Terraform generates it "
+        "in Secret Manager; a deployed function refuses the local default. Never change it.",
     )
 
     # --- Scoring -------------------------------------------------------------------------
@@ -301,6 +309,8 @@ class Settings(BaseSettings):
             for name in _REQUIRED_WHEN_DEPLOYED
             if name not in self.model_fields_set
         ]
+        if self.privacy_pepper == _LOCAL_PEPPER:
+            problems.append("PRIVACY_PEPPER must be a secret of the deployment, not the local one")
         problems += [
             f"{name.upper()} is set, but a deployed function must not use an emulator"
             for name in _EMULATOR_HOSTS

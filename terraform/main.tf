@@ -269,8 +269,38 @@ resource "google_project_iam_member" "eventarc_receiver" {
 }
 
 # ==== Secrets ==================================================================================
-# None today: Google APIs are called as the functions' service accounts. A secret added to
-# var.secrets is created here and reaches every function as an environment variable.
+# PRIVACY_PEPPER keys the hash that replaces an erased user's uid in the audit log and the
+# invite codes made for an Idempotency-Key: generated once here, kept in Secret Manager, never
+# rotated (a new pepper would make old pseudonyms unmatchable). Its value is in the Terraform
+# state, which lives in a private bucket for that reason. Further secrets in var.secrets are
+# created empty (add a version with `gcloud secrets versions add`) and reach every function as
+# environment variables.
+resource "random_password" "privacy_pepper" {
+  length  = 64
+  special = false
+}
+
+resource "google_secret_manager_secret" "privacy_pepper" {
+  secret_id = "${var.name_prefix}-privacy-pepper"
+  labels    = local.labels
+  replication {
+    auto {}
+  }
+  depends_on = [google_project_service.apis]
+}
+
+resource "google_secret_manager_secret_version" "privacy_pepper" {
+  secret      = google_secret_manager_secret.privacy_pepper.id
+  secret_data = random_password.privacy_pepper.result
+}
+
+resource "google_secret_manager_secret_iam_member" "privacy_pepper" {
+  for_each  = local.functions
+  secret_id = google_secret_manager_secret.privacy_pepper.id
+  role      = "roles/secretmanager.secretAccessor" # read the pepper at start-up
+  member    = google_service_account.function[each.key].member
+}
+
 resource "google_secret_manager_secret" "secret" {
   for_each  = var.secrets
   secret_id = each.value
@@ -328,6 +358,13 @@ resource "google_cloudfunctions2_function" "function" {
     all_traffic_on_latest_revision = true
     environment_variables          = local.function_env
 
+    secret_environment_variables {
+      key        = "PRIVACY_PEPPER"
+      project_id = var.project_id
+      secret     = google_secret_manager_secret.privacy_pepper.secret_id
+      version    = google_secret_manager_secret_version.privacy_pepper.version
+    }
+
     dynamic "secret_environment_variables" {
       for_each = var.secrets
       content {
@@ -355,6 +392,7 @@ resource "google_cloudfunctions2_function" "function" {
     google_project_iam_member.build,
     google_project_iam_member.function,
     google_secret_manager_secret_iam_member.function,
+    google_secret_manager_secret_iam_member.privacy_pepper,
   ]
 }
 

@@ -152,7 +152,7 @@ variable "log_level" {
 }
 
 variable "secrets" {
-  description = "Secret Manager secrets handed to every function: environment variable => secret id. None are needed today (Google APIs use the functions' service accounts)."
+  description = "Further Secret Manager secrets handed to every function: environment variable => secret id (PRIVACY_PEPPER is always made by main.tf; Google APIs use the functions' service accounts)."
   type        = map(string)
   default     = {}
   validation {

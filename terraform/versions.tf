@@ -14,6 +14,11 @@ terraform {
       version = "= 7.22.0"
     }
     # Runs tools/function_source.py, which zips the deployable files reproducibly.
+    # Generates the privacy pepper once (main.tf); its value stays in the state.
+    random = {
+      source  = "hashicorp/random"
+      version = "= 3.7.2"
+    }
     external = {
       source  = "hashicorp/external"
       version = "= 2.3.5"

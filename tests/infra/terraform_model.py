@@ -15,7 +15,13 @@ from typing import Any
 import hcl2
 
 from functions.catalog import EVENT_FUNCTIONS, HTTP_FUNCTIONS
-from shared.config import _EMULATOR_HOSTS, _PROVIDERS, _REQUIRED_WHEN_DEPLOYED, Settings
+from shared.config import (
+    _EMULATOR_HOSTS,
+    _PROVIDERS,
+    _REQUIRED_WHEN_DEPLOYED,
+    SECRET_SETTINGS,
+    Settings,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TERRAFORM_DIR = REPO_ROOT / "terraform"
@@ -195,15 +201,30 @@ def function_environment(terraform: Terraform) -> dict[str, str]:
     return dict(terraform.locals.get("function_env", {}))
 
 
+def secret_environment(terraform: Terraform) -> set[str]:
+    """Environment variables the functions get from Secret Manager (static blocks)."""
+    body = terraform.resources(FUNCTION_RESOURCE).get("function", {})
+    blocks = _block(body, "service_config").get("secret_environment_variables", [])
+    if isinstance(blocks, dict):
+        blocks = [blocks]
+    return {str(block.get("key")) for block in blocks if isinstance(block, dict)}
+
+
 def check_settings_env(terraform: Terraform) -> list[str]:
     problems: list[str] = []
     body = terraform.resources(FUNCTION_RESOURCE).get("function", {})
     if _block(body, "service_config").get("environment_variables") != "${local.function_env}":
         problems.append("service_config.environment_variables must be local.function_env")
     env = function_environment(terraform)
+    secrets = secret_environment(terraform)
     known = {name.upper() for name in Settings.model_fields}
     for name in sorted(settings_a_deployed_function_needs()):
-        if name.upper() not in env:
+        if name in SECRET_SETTINGS:
+            if name.upper() not in secrets:
+                problems.append(f"{name.upper()} must reach the functions from Secret Manager")
+            if name.upper() in env:
+                problems.append(f"{name.upper()} must never be a plain environment variable")
+        elif name.upper() not in env:
             problems.append(f"{name.upper()} is not set in Terraform's local.function_env")
     for key in sorted(set(env) - known):
         problems.append(f"{key} in local.function_env is not a Settings field")

@@ -168,6 +168,17 @@ def test_a_missing_topic_or_bucket_setting_is_caught(tmp_path: Path, variable: s
     assert f"{variable} is not set in Terraform's local.function_env" in check_settings_env(copy)
 
 
+def test_a_missing_privacy_pepper_secret_is_caught(tmp_path: Path) -> None:
+    copy = edited_copy(
+        tmp_path,
+        "main.tf",
+        r'^ +secret_environment_variables \{\n +key += "PRIVACY_PEPPER"'
+        r"(?:.*\n)*? +\}\n",
+    )
+    problems = check_settings_env(copy)
+    assert "PRIVACY_PEPPER must reach the functions from Secret Manager" in problems
+
+
 def test_an_unknown_variable_name_is_caught(tmp_path: Path) -> None:
     copy = edited_copy(tmp_path, "main.tf", r"^( +)LOG_LEVEL( +)=", r"\1LOG_LEVL\2=")
     problems = check_settings_env(copy)

@@ -36,6 +36,7 @@ DEPLOYED_ENV = {
     "SPEECH_TO_TEXT_PROVIDER": "google",
     "TEXT_TO_SPEECH_PROVIDER": "google",
     "LANGUAGE_MODEL_PROVIDER": "google",
+    "PRIVACY_PEPPER": "a-deployment-secret-from-secret-manager",
 }
 # Passed to pip only: it may need them to reach the index; the functions never do.
 _PROXY_VARIABLES = ("http_proxy", "https_proxy", "no_proxy", "ssl_cert_file", "requests_ca_bundle")

@@ -14,6 +14,7 @@ DEPLOYED = {
     "SPEECH_TO_TEXT_PROVIDER": "google",
     "TEXT_TO_SPEECH_PROVIDER": "google",
     "LANGUAGE_MODEL_PROVIDER": "google",
+    "PRIVACY_PEPPER": "a-deployment-secret-from-secret-manager",
 }
 
 
@@ -51,11 +52,18 @@ def test_a_deployed_function_with_real_services_starts() -> None:
     assert settings.audio_bucket == "coach-prod-audio"
 
 
-@pytest.mark.parametrize("missing", ["GOOGLE_CLOUD_PROJECT", "AUDIO_BUCKET", "REPORTS_BUCKET"])
+@pytest.mark.parametrize(
+    "missing", ["GOOGLE_CLOUD_PROJECT", "AUDIO_BUCKET", "REPORTS_BUCKET", "PRIVACY_PEPPER"]
+)
 def test_a_deployed_function_needs_explicit_names(missing: str) -> None:
     environ = {key: value for key, value in DEPLOYED.items() if key != missing}
     with pytest.raises(ConfigurationError, match=f"{missing} must be set"):
         load_settings(environ)
+
+
+def test_a_deployed_function_refuses_the_local_pepper() -> None:
+    with pytest.raises(ConfigurationError, match="PRIVACY_PEPPER must be a secret"):
+        load_settings({**DEPLOYED, "PRIVACY_PEPPER": "local-only-pepper-not-secret"})
 
 
 @pytest.mark.parametrize(
