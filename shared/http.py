@@ -505,4 +505,9 @@ def _error_response(error: errors.AppError) -> flask.Response:
         )
     if isinstance(error, errors.MethodNotAllowed):
         headers.append(("Allow", str(error.details.get("allowed", ""))))
-    return json_response(error.http_status, error.to_body(), headers)
+    response = json_response(error.http_status, error.to_body(), headers)
+    # functions-framework reads the whole request body into memory before answering
+    # (read_request) unless the response is streamed: a body refused unread (too large, or
+    # never wanted) must not be buffered after all. The server discards what is left of it.
+    response.response = iter([response.get_data()])
+    return response

@@ -126,3 +126,67 @@ def test_cors_answers_never_carry_a_wildcard_or_credentials(
         assert response.headers["Access-Control-Allow-Origin"] == allowed
         assert "Access-Control-Allow-Credentials" not in response.headers
         assert "Origin" in response.headers.get_all("Vary")
+
+
+class _CountingStream(io.BytesIO):
+    """A request body that records how much of it was read."""
+
+    def __init__(self, size: int):
+        super().__init__(b"x" * size)
+        self.read_bytes = 0
+
+    def read(self, size: int | None = -1) -> bytes:
+        chunk = super().read(size)
+        self.read_bytes += len(chunk)
+        return chunk
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        count = super().readinto(buffer)
+        self.read_bytes += count
+        return count
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "authenticated"),
+    [
+        ("PATCH", "/users/me", True),  # declared too large: 413
+        ("PATCH", "/users/me", False),  # no token: 401
+        ("POST", "/users/me", True),  # wrong method: 405
+    ],
+)
+def test_a_refused_body_is_not_read_into_memory_by_the_framework(
+    client_for: Client, world: FakeWorld, method: str, path: str, authenticated: bool
+) -> None:
+    # functions-framework reads the whole body before answering unless the answer streams.
+    size = world.settings.max_json_body_bytes * 20
+    stream = _CountingStream(size)
+    response = client_for("users").open(
+        path,
+        method=method,
+        input_stream=stream,
+        content_type="application/json",
+        headers={"Content-Length": str(size), **(world.auth() if authenticated else {})},
+    )
+    assert response.status_code in (401, 405, 413)
+    assert response.get_json()["error"]["code"]
+    assert stream.read_bytes == 0
+
+
+@pytest.mark.parametrize(
+    ("name", "status"),
+    [
+        ("Ana 👩🏽\u200d🏫", 200),  # an emoji sequence joined by a zero-width joiner
+        ("Zoe\u0308", 200),  # a combining mark
+        ("\u200d", 400),  # a joiner alone is nothing visible
+        ("Ana \u200d Lee", 400),  # a joiner between spaces joins nothing
+        ("\u202eAna", 400),  # right-to-left override
+        ("Ana\x00", 400),
+    ],
+)
+def test_display_names_allow_emoji_sequences_but_no_invisible_tricks(
+    client_for: Client, world: FakeWorld, name: str, status: int
+) -> None:
+    response = client_for("users").patch(
+        "/users/me", json={"display_name": name}, headers=world.auth()
+    )
+    assert response.status_code == status, response.get_json()
