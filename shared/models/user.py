@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from shared.models.identity import Role
+
+_EMOJI_JOINER = re.compile("(?<=\\S)\u200d(?=\\S)")
 
 ExaminerVoice = Literal["british", "american", "australian"]
 
@@ -56,7 +59,9 @@ class PreferencesUpdate(BaseModel):
         if value is None:
             return None
         cleaned = " ".join(value.split())
-        if not cleaned or any(not char.isprintable() for char in cleaned):
+        # A zero-width joiner inside an emoji sequence (👩🏽‍🏫) is part of a printable name.
+        visible = _EMOJI_JOINER.sub("", cleaned)
+        if not visible or any(not char.isprintable() for char in visible):
             raise ValueError("a display name is printable text")
         return cleaned
 
