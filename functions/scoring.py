@@ -27,24 +27,38 @@ class ScoringMessage(BaseModel):
 
     session_id: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_-]+$")
     uid: str | None = None
+    # Which grading of the session: absent in messages from before regrades, which are 1.
+    generation: int = Field(default=1, ge=1, le=10_000)
+
+
+def message_of(event: PubSubEvent) -> ScoringMessage:
+    """What the message is about; PoisonMessage when it names no session, or disagrees with
+    its attributes."""
+    try:
+        message = ScoringMessage.model_validate(event.json())
+    except ValidationError:
+        raise PoisonMessage("the message has no valid session_id or generation") from None
+    attribute = event.attributes.get("session_id")
+    if attribute is not None and attribute != message.session_id:
+        raise PoisonMessage("the session_id attribute and body disagree")
+    generation = event.attributes.get("generation")
+    if generation is not None and generation != str(message.generation):
+        raise PoisonMessage("the generation attribute and body disagree")
+    return message
 
 
 def session_id_of(event: PubSubEvent) -> str:
     """The session the message is about; PoisonMessage when it names none or two."""
-    try:
-        message = ScoringMessage.model_validate(event.json())
-    except ValidationError:
-        raise PoisonMessage("the message has no valid session_id") from None
-    attribute = event.attributes.get("session_id")
-    if attribute is not None and attribute != message.session_id:
-        raise PoisonMessage("the session_id attribute and body disagree")
-    return message.session_id
+    return message_of(event).session_id
+
+
+Step = Callable[[Container, str, int], str]
 
 
 def handle(
     handler: str,
     cloud_event: Any,
-    step: Callable[[Container, str], str],
+    step: Step,
     container: Container | None = None,
 ) -> str:
     """Run ``step`` for the CloudEvent's session under the at-least-once rules."""
@@ -68,7 +82,7 @@ def _traceparent(cloud_event: Any) -> str | None:
 def _handle(
     handler: str,
     cloud_event: Any,
-    step: Callable[[Container, str], str],
+    step: Step,
     container: Container,
 ) -> str:
     handling = EventHandling(
@@ -88,7 +102,8 @@ def _handle(
         return "poison"
 
     def work(received: PubSubEvent) -> None:
-        step(container, session_id_of(received))
+        message = message_of(received)
+        step(container, message.session_id, message.generation)
 
     outcome = handling.run(event, work)
     log.info("event_handled", handler=handler, event_id=event.event_id, outcome=outcome)

@@ -1,5 +1,5 @@
 """The users function: the signed-in user's profile and preferences, their teachers, their
-data (export, erase); teachers' invites and students; admins' roles and usage.
+data (export, erase); teachers' invites and students; admins' roles, usage and regrades.
 
 Accounts code beyond profiles is imported on first use: every function shares main.py and
 GET /users/me must not pay for it at cold start.
@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import flask
+
 from shared.accounts import profiles
-from shared.http import Api, ApiRequest
+from shared.http import Api, ApiRequest, json_response
 from shared.logging import bind
 from shared.models.user import PreferencesUpdate, UserProfile
 
@@ -219,3 +221,37 @@ def read_usage(request: ApiRequest) -> UsageReport:
     return admin.usage_report(
         request.container, caller, period_from, period_to, request_id=request.request_id
     )
+
+
+@api.route(
+    "POST",
+    "/admin/sessions/{session_id}/regrade",
+    sensitive=True,
+    body="shared.scoring.regrade:RegradeRequest",
+    body_required=False,
+    response="shared.scoring.regrade:RegradeStarted",
+    status=202,
+    idempotency_key="required",
+    raises=(
+        _ERRORS + "AdminRoleRequired",
+        "shared.scoring.scoring_errors:RegradeSessionNotFinished",
+        "shared.scoring.scoring_errors:RegradeNoResults",
+    ),
+)
+def regrade_session(request: ApiRequest) -> flask.Response:
+    """Regrade a finished test (audited); its results stay until the new ones are complete."""
+    from shared.accounts import admin
+    from shared.scoring import regrade
+    from shared.sessions.idempotency import checked_key
+
+    caller = request.verified_caller
+    admin.require_admin(caller)  # before the key and body: a student learns nothing more
+    session_id = request.path_params["session_id"]
+    bind(session_id=session_id)
+    key = checked_key(request.raw.headers.get("Idempotency-Key"))
+    body = request.json(regrade.RegradeRequest)
+    started = regrade.request_regrade(
+        request.container, caller, session_id, key, body.reason, request_id=request.request_id
+    )
+    headers = [("Idempotent-Replayed", "true")] if started.replayed else []
+    return json_response(202, started.model_dump(mode="json"), headers)

@@ -79,6 +79,8 @@ class ApiRequest:
         OpenAPI document and what the handler accepts cannot drift apart.
         """
         _check_declared(self.route, "body", model)
+        if self.route is not None and not self.route.body_required and self._no_body():
+            return model.model_validate({})  # an optional body left out: its defaults
         settings = self.container.settings
         content_type = (self.raw.mimetype or "").lower()
         if content_type != "application/json":
@@ -94,6 +96,14 @@ class ApiRequest:
             return model.model_validate(data)
         except ValidationError as error:
             raise errors.ValidationFailed(details={"fields": _field_errors(error)}) from None
+
+    def _no_body(self) -> bool:
+        """The request carries no body at all (an empty one, or none declared or chunked)."""
+        declared = self.raw.content_length
+        if declared is not None:
+            return declared == 0
+        chunked = "chunked" in (self.raw.headers.get("Transfer-Encoding") or "").lower()
+        return not chunked and not self.raw.mimetype
 
     def query(self, model: type[M]) -> M:
         """Validate the query string into the route's declared ``query`` model."""
@@ -219,6 +229,7 @@ class Route:
     summary: str = ""
     idempotency_key: IdempotencyKeyRule | None = None
     raises: tuple[ErrorRef, ...] = ()
+    body_required: bool = True
 
     @property
     def operation_id(self) -> str:
@@ -249,6 +260,7 @@ class Api:
         summary: str | None = None,
         idempotency_key: IdempotencyKeyRule | None = None,
         raises: tuple[ErrorRef, ...] = (),
+        body_required: bool = True,
     ) -> Callable[[Handler], Handler]:
         """Register a handler for ``method`` on ``template`` (``/sessions/{session_id}``).
 
@@ -266,6 +278,8 @@ class Api:
             idempotency_key: whether the ``Idempotency-Key`` header is required or optional.
             raises: domain errors the route raises beyond those of the edge (documented with
                 their status and code).
+            body_required: False when a JSON ``body`` may be left out (``request.json`` then
+                gives the model's defaults); every field of the model needs a default.
         """
 
         def register(handler: Handler) -> Handler:
@@ -286,6 +300,7 @@ class Api:
                     summary=summary or (doc_line[0] if doc_line else ""),
                     idempotency_key=idempotency_key,
                     raises=tuple(raises),
+                    body_required=body_required,
                 )
             )
             return handler

@@ -218,7 +218,7 @@ def _request_body(route: Route, refs: Refs) -> dict[str, Any] | None:
     model = resolve_model(route.body)
     assert model is not None
     return {
-        "required": True,
+        "required": route.body_required,
         "content": {"application/json": {"schema": refs[(model, "validation")]}},
     }
 

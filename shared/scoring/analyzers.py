@@ -17,6 +17,7 @@ from shared.models.assessment import AnalyzerResult, AnswerText, GrammarCheck, G
 __all__ = [
     "AnalyzerMissing",
     "PracticeWordLike",
+    "component_versions",
     "fluency",
     "grammar_checks",
     "grammar_issues",
@@ -121,3 +122,21 @@ def pronunciation_deep(
         for word in getattr(found, "practice_words", ())
     ]
     return _result(found.result, "deep_pronunciation"), words
+
+
+def component_versions(*, deep: bool) -> dict[str, str]:
+    """Versions of what the analyzers load beyond their own calibration (the grammar rule
+    book; for phase 2 the fitted grammar detector), by name. What is not installed is left
+    out: its criterion already says so."""
+    wanted = [("grammar_rules", "grammar_errors", "rule_book_version")]
+    if deep:
+        wanted.append(("grammar_detector", "grammar_detector", "detector_version"))
+    found: dict[str, str] = {}
+    for name, module, function in wanted:
+        try:
+            value = _function(module, function)()
+        except (AnalyzerMissing, OSError):
+            continue
+        if value:
+            found[name] = str(value)
+    return found

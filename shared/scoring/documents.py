@@ -11,6 +11,17 @@ deterministic, so the first complete analysis wins and every later run reuses it
 beside the fields the sessions service owns. The status only moves forward
 (``scoring`` → ``summary_ready`` → ``analysis_ready``), so a late or duplicate event can never
 take a learner's results back a step; ``failed`` is only reachable before a summary exists.
+
+Generations (regrades). ``scoring.generation`` numbers the gradings of a session: 1 for the
+first, one more for each regrade an admin requests (``shared.scoring.regrade``), which also
+resets the status to ``scoring`` for the new generation. Each generation's results are kept
+as its own record, ``analysis/summary__g{n}`` and ``analysis/deep__g{n}`` (written like the
+above: the summary with ``set``, the deep analysis with ``create``), and never overwritten.
+``analysis/summary`` and ``analysis/deep`` are the *visible* copy, what the learner, their
+teachers and the app's listeners read; ``promote`` moves them to a generation in a
+transaction, only forward, and only to a complete generation (its deep analysis exists) once
+something is visible: a regrade never takes a result away, and a stale generation never
+replaces a newer one. Status writes name their generation and are ignored for any other.
 """
 
 from __future__ import annotations
@@ -22,7 +33,7 @@ from typing import Any, Final, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.models.assessment import Criterion, Evidence, GrammarCheck, GrammarIssue
-from shared.ports import DocumentStore, Transaction
+from shared.ports import Document, DocumentStore, Transaction
 
 __all__ = [
     "SCORING_VERSION",
@@ -34,6 +45,7 @@ __all__ = [
     "JudgeKind",
     "PracticeWordView",
     "PronunciationFeedback",
+    "RegradeRecord",
     "ScoringState",
     "ScoringStatus",
     "Summary",
@@ -43,9 +55,13 @@ __all__ = [
     "claim_completion",
     "deep_path",
     "finite_metrics",
+    "generation_of",
+    "promote",
     "release_completion",
+    "requested_generation",
     "scoring_state",
     "summary_path",
+    "versions_of",
 ]
 
 # Bump when the shape or the way a band is reached changes: stored results say what made them.
@@ -63,12 +79,18 @@ _RANK: Final[dict[str, int]] = {
 }
 
 
-def summary_path(session_id: str) -> str:
-    return f"sessions/{session_id}/analysis/summary"
+def summary_path(session_id: str, generation: int | None = None) -> str:
+    """The visible summary, or (with ``generation``) that generation's own record."""
+    if generation is None:
+        return f"sessions/{session_id}/analysis/summary"
+    return f"sessions/{session_id}/analysis/summary__g{generation}"
 
 
-def deep_path(session_id: str) -> str:
-    return f"sessions/{session_id}/analysis/deep"
+def deep_path(session_id: str, generation: int | None = None) -> str:
+    """The visible deep analysis, or (with ``generation``) that generation's own record."""
+    if generation is None:
+        return f"sessions/{session_id}/analysis/deep"
+    return f"sessions/{session_id}/analysis/deep__g{generation}"
 
 
 def finite_metrics(metrics: dict[str, float]) -> dict[str, float]:
@@ -120,6 +142,14 @@ class Summary(_Stored):
     rounding_note: str
     grammar_issue_count: int = 0
     descriptors_version: str
+    generation: int = Field(
+        default=1, ge=1, description="The grading: 1 for the first, one more for each regrade."
+    )
+    versions: dict[str, str] = Field(
+        default_factory=dict,
+        description="What made this result: scoring, descriptors, rounding, analyzers and "
+        "their calibration, rule books, the judge's prompt and model.",
+    )
 
 
 class BetterAlternative(_Stored):
@@ -200,15 +230,35 @@ class DeepAnalysis(_Stored):
     )
     fluency: FluencyFeedback = FluencyFeedback()
     pronunciation: PronunciationFeedback = PronunciationFeedback()
+    generation: int = Field(
+        default=1, ge=1, description="The grading: 1 for the first, one more for each regrade."
+    )
+    versions: dict[str, str] = Field(
+        default_factory=dict,
+        description="What made this result: scoring, descriptors, rounding, analyzers and "
+        "their calibration, rule books, the judge's prompt and model.",
+    )
+
+
+class RegradeRecord(_Stored):
+    """``sessions/{sid}.scoring.regrades[regrade_id]``: one admin's regrade request (who asked
+    is in the audit log, not here)."""
+
+    generation: int = Field(ge=2)
+    reason: str | None = None
+    requested_at: datetime
+    published: bool = False
 
 
 class ScoringState(_Stored):
-    """``sessions/{sid}.scoring``."""
+    """``sessions/{sid}.scoring``: the status of the latest requested generation."""
 
     status: ScoringStatus
     reason: str | None = None
     updated_at: datetime | None = None
     completed_published: bool = False
+    generation: int = Field(default=1, ge=1, description="The latest requested generation.")
+    regrades: dict[str, RegradeRecord] = Field(default_factory=dict)
 
 
 def scoring_state(session_data: dict[str, Any]) -> ScoringState | None:
@@ -218,6 +268,52 @@ def scoring_state(session_data: dict[str, Any]) -> ScoringState | None:
     return ScoringState.model_validate(raw)
 
 
+def requested_generation(session_data: dict[str, Any]) -> int:
+    """The newest generation asked for (1 before any regrade, and for older sessions)."""
+    state = scoring_state(session_data)
+    return state.generation if state is not None else 1
+
+
+def generation_of(document: Document | None) -> int | None:
+    """The generation a stored result belongs to (results from before regrades: 1)."""
+    if document is None:
+        return None
+    value = document.data.get("generation", 1)
+    return value if isinstance(value, int) and not isinstance(value, bool) else 1
+
+
+def versions_of(
+    summary: Summary, deep: DeepAnalysis | None = None, extra: dict[str, str] | None = None
+) -> dict[str, str]:
+    """Every version a result depends on, by name, so two generations can be compared.
+
+    From the result itself (scoring version, band descriptors, rounding, each analyzer with
+    its calibration as ``name@version``, the judge's template and model) and ``extra`` (rule
+    books and models the analyzers load, which the result does not name)."""
+    versions = {
+        "scoring": summary.version,
+        "descriptors": summary.descriptors_version,
+        "rounding": summary.rounding,
+    }
+    criteria: list[CriterionScore] = list(summary.criteria.values())
+    if deep is not None:
+        criteria += list(deep.criteria.values())
+        versions["judge"] = deep.judge
+        for name, value in (
+            ("judge_template", deep.judge_template),
+            ("judge_template_hash", deep.judge_template_hash),
+            ("judge_model", deep.judge_model),
+        ):
+            if value:
+                versions[name] = value
+    for score in criteria:
+        for used in score.analyzers:
+            name, _, version = used.partition("@")
+            versions[f"analyzer:{name}"] = version or "unversioned"
+    versions.update(extra or {})
+    return dict(sorted(versions.items()))
+
+
 def advance_status(
     store: DocumentStore,
     session_id: str,
@@ -225,17 +321,19 @@ def advance_status(
     now: datetime,
     *,
     reason: str | None = None,
+    generation: int = 1,
 ) -> bool:
     """Move the session's scoring status forward to ``status``; True when it changed.
 
     Never backwards: ``summary_ready`` after ``analysis_ready`` (a late duplicate) is a no-op,
-    and ``failed`` cannot replace a summary a learner may already be reading.
+    and ``failed`` cannot replace a summary a learner may already be reading. Only for the
+    latest requested ``generation``: a superseded one's run changes nothing.
     """
     path = f"sessions/{session_id}"
 
     def move(transaction: Transaction) -> bool:
         found = transaction.get(path)
-        if found is None:
+        if found is None or requested_generation(found.data) != generation:
             return False
         current = scoring_state(found.data)
         if current is not None:
@@ -250,14 +348,17 @@ def advance_status(
     return store.run_transaction(move)
 
 
-def claim_completion(store: DocumentStore, session_id: str, now: datetime) -> bool:
-    """Set ``analysis_ready`` and claim the one analysis-completed announcement; True for the
-    one caller that gets to publish it (concurrent duplicates all reach this point)."""
+def claim_completion(
+    store: DocumentStore, session_id: str, now: datetime, *, generation: int = 1
+) -> bool:
+    """Set ``analysis_ready`` and claim the one analysis-completed announcement of
+    ``generation``; True for the one caller that gets to publish it (concurrent duplicates
+    all reach this point). False for a generation that is no longer the latest requested."""
     path = f"sessions/{session_id}"
 
     def claim(transaction: Transaction) -> bool:
         found = transaction.get(path)
-        if found is None:
+        if found is None or requested_generation(found.data) != generation:
             return False
         current = scoring_state(found.data)
         if current is not None and current.completed_published:
@@ -271,6 +372,49 @@ def claim_completion(store: DocumentStore, session_id: str, now: datetime) -> bo
     return store.run_transaction(claim)
 
 
-def release_completion(store: DocumentStore, session_id: str) -> None:
-    """The announcement did not go out: let the event's retry publish it."""
-    store.set(f"sessions/{session_id}", {"scoring": {"completed_published": False}}, merge=True)
+def release_completion(store: DocumentStore, session_id: str, *, generation: int = 1) -> None:
+    """The announcement did not go out: let the event's retry publish it (unless a regrade
+    has moved the session on to another generation meanwhile)."""
+    path = f"sessions/{session_id}"
+
+    def release(transaction: Transaction) -> None:
+        found = transaction.get(path)
+        if found is None or requested_generation(found.data) != generation:
+            return
+        transaction.set(path, {"scoring": {"completed_published": False}}, merge=True)
+
+    store.run_transaction(release)
+
+
+def promote(store: DocumentStore, session_id: str, generation: int) -> bool:
+    """Make ``generation``'s records the visible results if they should be; True if they
+    became so.
+
+    A complete generation (summary and deep analysis) replaces visible results of an older
+    generation; a summary alone is shown only while nothing is (the first scoring's fast
+    summary). A generation never replaces a newer one, and a repeat changes nothing.
+    """
+
+    def move(transaction: Transaction) -> bool:
+        own_summary = transaction.get(summary_path(session_id, generation))
+        own_deep = transaction.get(deep_path(session_id, generation))
+        shown_summary = transaction.get(summary_path(session_id))
+        shown_deep = transaction.get(deep_path(session_id))
+        if own_summary is None:
+            return False
+        summary_generation = generation_of(shown_summary)
+        deep_generation = generation_of(shown_deep)
+        if own_deep is not None:
+            if deep_generation is not None and deep_generation >= generation:
+                return False
+            if summary_generation is not None and summary_generation > generation:
+                return False
+            transaction.set(summary_path(session_id), own_summary.data)
+            transaction.set(deep_path(session_id), own_deep.data)
+            return True
+        if shown_summary is not None:
+            return False
+        transaction.set(summary_path(session_id), own_summary.data)
+        return True
+
+    return store.run_transaction(move)

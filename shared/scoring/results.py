@@ -1,8 +1,13 @@
-"""What ``GET /sessions/{id}/results`` answers: where scoring is, and whatever is ready."""
+"""What ``GET /sessions/{id}/results`` answers: where scoring is, and whatever is ready.
+
+The results shown are the visible copy (``analysis/summary`` and ``analysis/deep``), which
+holds the latest complete generation; while a regrade computes a newer one the previous
+result stays, and ``regrade`` says one is in progress (or failed, with the reason).
+"""
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Final, Literal
 
 from pydantic import BaseModel, Field
 
@@ -16,6 +21,7 @@ from shared.scoring.documents import (
     ScoringStatus,
     Summary,
     deep_path,
+    requested_generation,
     scoring_state,
     summary_path,
 )
@@ -24,6 +30,11 @@ from shared.sessions.repository import check_viewer, session_from, session_path
 __all__ = ["BandScale", "ResultsView", "SessionNotFinished", "band_scale", "results_for"]
 
 _NOT_STARTED_REASON: Final = "Scoring starts a few seconds after the test is finished."
+_REGRADING_REASON: Final = (
+    "This test is being graded again; these results stay until the new ones are complete."
+)
+
+RegradeStatus = Literal["in_progress", "failed"]
 
 
 class SessionNotFinished(errors.Conflict):
@@ -40,6 +51,15 @@ class ResultsView(BaseModel):
     summary: Summary | None = Field(default=None, description="Phase 1, once summary_ready.")
     deep: DeepAnalysis | None = Field(default=None, description="Phase 2, once analysis_ready.")
     rounding_note: str
+    generation: int | None = Field(
+        default=None, description="The grading shown: 1 for the first, one more per regrade."
+    )
+    latest_generation: int = Field(default=1, description="The newest grading requested.")
+    regrade: RegradeStatus | None = Field(
+        default=None,
+        description="A newer grading is being computed (the one shown stays meanwhile), or "
+        "failed (reason says why; the one shown stands).",
+    )
 
 
 class BandScale(BaseModel):
@@ -80,8 +100,16 @@ def results_for(container: Container, caller: Caller, session_id: str) -> Result
     rounding_note = (
         ready.rounding_note if ready else ROUNDING_NOTE[container.settings.band_rounding]
     )
+    shown = ready.generation if ready else None
+    latest = requested_generation(found.data)
+    regrade: RegradeStatus | None = None
+    if shown is not None and latest > shown:
+        failed = state is not None and state.status == "failed"
+        regrade = "failed" if failed else "in_progress"
     reason = None
-    if status == "failed" and state is not None:
+    if regrade == "in_progress":
+        reason = _REGRADING_REASON
+    elif state is not None and state.status == "failed" and (regrade or status == "failed"):
         reason = state.reason
     elif state is None and summary is None:
         reason = _NOT_STARTED_REASON
@@ -92,6 +120,9 @@ def results_for(container: Container, caller: Caller, session_id: str) -> Result
         summary=summary,
         deep=deep,
         rounding_note=rounding_note,
+        generation=shown,
+        latest_generation=latest,
+        regrade=regrade,
     )
 
 

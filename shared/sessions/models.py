@@ -166,7 +166,10 @@ class RecordingLimits(BaseModel):
 
 # --- events -----------------------------------------------------------------------------------
 class SessionFinished(BaseModel):
-    """Payload of ``session-finished``; attributes carry ``session_id`` and ``event_type``."""
+    """Payload of ``session-finished``; attributes carry ``session_id`` and ``event_type``.
+
+    An admin's regrade publishes it again with ``generation`` (body and attribute) set to the
+    new grading; the finish itself leaves it out, which scoring reads as generation 1."""
 
     session_id: str
     uid: str

@@ -69,12 +69,24 @@ def test_duplicates_in_any_order_make_one_summary_one_analysis_one_completion(
             snapshots.append(found.data)
     store = examiner.world.store
     analysis = [p for p in store.paths() if p.startswith(f"sessions/{session_id}/analysis/")]
-    assert sorted(analysis) == sorted([summary_path(session_id), deep_path(session_id)])
+    assert sorted(analysis) == sorted(
+        [
+            summary_path(session_id),
+            deep_path(session_id),
+            summary_path(session_id, 1),
+            deep_path(session_id, 1),
+        ]
+    )
     assert all(snapshot == snapshots[0] for snapshot in snapshots)
+    # The visible copy is generation 1's record, word for word.
+    shown, record = store.get(deep_path(session_id)), store.get(deep_path(session_id, 1))
+    assert shown is not None
+    assert record is not None
+    assert shown.data == record.data
     assert examiner.session_document(session_id)["scoring"]["status"] == "analysis_ready"
     completed = examiner.world.events.messages(examiner.settings.topic_analysis_completed)
     assert len(completed) == 1
-    assert completed[0].payload == {"session_id": session_id, "judge": "offline"}
+    assert completed[0].payload == {"session_id": session_id, "judge": "offline", "generation": 1}
 
 
 def test_analysis_before_the_summary_computes_the_summary_first(examiner: Examiner) -> None:

@@ -69,7 +69,7 @@ def test_every_criterion_gets_a_whole_band_a_descriptor_and_checkable_evidence(
     session = examiner.session_document(finished)
     assert session["scoring"]["status"] == "summary_ready"
     [message] = examiner.world.events.messages(examiner.settings.topic_analysis_requested)
-    assert message.payload == {"session_id": finished, "uid": "learner-1"}
+    assert message.payload == {"session_id": finished, "uid": "learner-1", "generation": 1}
     assert message.attributes["session_id"] == finished
 
 
