@@ -22,6 +22,13 @@ Definitions (all over the whole test; "words" are lexical words, filled pauses l
   determiner, preposition, auxiliary or conjunction are always mid-clause: the speaker has
   committed to a phrase and stopped inside it.
 - filled pause: a run of um/uh/er (``TimedWord.filled_pause``) with no silent pause inside.
+  With the audio, also a *held sound* the recogniser took for a word: a stretch of sound
+  between two silences (at least 30 ms each), 0.2-1.2 s long, voiced nearly throughout, with
+  a spectrum that holds still for part of it (a vowel or a hum held, as in "uhh", "umm"),
+  and whose one or two recognised words lie inside it (a word that runs on past the
+  silence is a word with a stop in it, not a hesitation). pocketsphinx hears a held "um" as
+  "them", "and" or "I'm" far more often than as a filler; those words are then counted as a
+  filled pause, not as words. Measured on synthetic hesitations by ``bench/audio_eval.py``.
 - repetition: a word or a 2-3 word chunk said again at once ("I I", "in the in the").
 - self-correction: a restart that changes a word ("I go, I went", "my brother, my sister",
   with the changed word related or a hesitation before the restart) or an explicit repair
@@ -59,6 +66,7 @@ __all__ = [
     "find_repairs",
     "fluency_analysis",
     "fluency_profile",
+    "held_sounds",
     "silent_intervals",
     "syllables",
     "weighted_band",
@@ -75,6 +83,15 @@ _FILLER_JOIN_SECONDS: Final = MIN_PAUSE_SECONDS
 # A hesitation is a held sound: shorter than this, it was part of a word.
 _MIN_FILLER_SECONDS: Final = 0.08
 _EDGE_SILENCE_SECONDS: Final = 0.06
+# Held sounds (see the module doc): the silences around them, their length, how much of them
+# must be voiced, and the share of frames whose spectrum holds still.
+_HELD_BORDER_SECONDS: Final = 0.03
+_HELD_SECONDS: Final = (0.2, 1.2)
+_HELD_VOICED_SHARE: Final = 0.8
+_HELD_STABLE_SHARE: Final = 0.1
+_HELD_WORD_INSIDE: Final = 0.7  # share of each overlapping word's time inside the sound
+_HELD_MAX_WORDS: Final = 2
+_STABLE_CEPSTRAL_SD: Final = 2.5  # spread of 12 cepstra over +-50 ms, below = holding still
 _RATE_HZ: Final = 16000
 _FRAME: Final = 160  # 10 ms
 # Silence: below max(noise floor + 9 dB, loud speech - 35 dB) per 10 ms frame; blips of up to
@@ -358,6 +375,99 @@ def silent_intervals(
     )
 
 
+def _mel_dct() -> tuple[Any, Any]:
+    """26 triangular mel filters (100-4000 Hz) on a 512-point spectrum, and the DCT to 12
+    cepstra (the spectrum's shape without its level)."""
+    import numpy as np
+
+    def mel(hz: Any) -> Any:
+        return 2595 * np.log10(1 + hz / 700)
+
+    edges = 700 * (10 ** (np.linspace(mel(100.0), mel(4000.0), 28) / 2595) - 1) / (_RATE_HZ / 512)
+    bins = np.arange(257)
+    filters = np.stack(
+        [
+            np.clip(np.minimum((bins - a) / (b - a), (c - bins) / (c - b)), 0, None)
+            for a, b, c in zip(edges[:-2], edges[1:-1], edges[2:], strict=True)
+        ]
+    )
+    dct = np.cos(np.pi / 26 * (np.arange(26)[None, :] + 0.5) * np.arange(1, 13)[:, None])
+    return filters, dct * math.sqrt(2 / 26)
+
+
+def _held_sound(samples: Any) -> tuple[float, float]:
+    """(voiced share, stable share) of 10 ms frames (25 ms windows) of a stretch of audio."""
+    import numpy as np
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    window = 400
+    count = (len(samples) - window) // _FRAME + 1
+    if count < 11:
+        return 0.0, 0.0
+    frames = sliding_window_view(samples, window)[::_FRAME][:count].astype(np.float32)
+    frames = frames - frames.mean(axis=1, keepdims=True)
+    power = np.abs(np.fft.rfft(frames * np.hanning(window), 512, axis=1)) ** 2
+    filters, dct = _mel_dct()
+    cepstra = np.log(power @ filters.T + 1.0) @ dct.T
+    spans = sliding_window_view(cepstra, 11, axis=0)  # frames, 12, 11
+    spread = np.sqrt(((spans - spans.mean(axis=2, keepdims=True)) ** 2).mean(axis=2).sum(axis=1))
+    # The pronunciation analyzer's pitch tracker (10 ms steps): NaN where unvoiced.
+    from shared.assessment.pronunciation import quick_track
+
+    pitch = quick_track(samples.astype("<i2").tobytes(), step=0.01).f0
+    voiced = float(np.mean(~np.isnan(pitch))) if len(pitch) else 0.0
+    stable = float(np.sum(spread < _STABLE_CEPSTRAL_SD) / count)
+    return voiced, stable
+
+
+def held_sounds(
+    pcm16: bytes, words: Sequence[TimedWord], silences: Sequence[tuple[float, float]]
+) -> list[tuple[float, float]]:
+    """Hesitations heard as words: held sounds (see the module doc) in 16 kHz mono s16le
+    audio, given its ``silences`` (of at least 30 ms) and the recogniser's ``words``."""
+    import numpy as np
+
+    samples = np.frombuffer(pcm16, dtype="<i2")
+    total = len(samples) / _RATE_HZ
+    starts = [0.0, *(end for _, end in silences)]
+    ends = [*(start for start, _ in silences), total]
+    found: list[tuple[float, float]] = []
+    low, high = _HELD_SECONDS
+    for start, end in zip(starts, ends, strict=True):
+        if not low <= end - start <= high:
+            continue
+        inside = [w for w in words if min(end, w.end) - max(start, w.start) > 0.02]
+        if not 1 <= len(inside) <= _HELD_MAX_WORDS or any(w.filled_pause for w in inside):
+            continue
+        if any(
+            min(end, w.end) - max(start, w.start) < _HELD_WORD_INSIDE * (w.end - w.start)
+            for w in inside
+        ):
+            continue  # a word runs on past the silence: a stop inside a word
+        voiced, stable = _held_sound(samples[round(start * _RATE_HZ) : round(end * _RATE_HZ)])
+        if voiced >= _HELD_VOICED_SHARE and stable >= _HELD_STABLE_SHARE:
+            found.append((start, end))
+    return found
+
+
+def _with_held_sounds(
+    answer: AnswerText, pcm16: bytes, silences: Sequence[tuple[float, float]]
+) -> tuple[AnswerText, list[tuple[float, float]]]:
+    """The answer with words inside held sounds marked as filled pauses, and the sounds."""
+    borders = [(a, b) for a, b in silences if b - a >= _HELD_BORDER_SECONDS - 1e-9]
+    held = held_sounds(pcm16, answer.words, borders)
+    if not held:
+        return answer, held
+    marked = tuple(
+        word.model_copy(update={"filled_pause": True})
+        if not word.filled_pause
+        and any(min(b, word.end) - max(a, word.start) > 0.02 for a, b in held)
+        else word
+        for word in answer.words
+    )
+    return answer.model_copy(update={"words": marked}), held
+
+
 # ----------------------------------------------------------------------------- analysis
 
 
@@ -427,7 +537,9 @@ def _pause_location(
 
 
 def _filled_pauses(
-    words: Sequence[TimedWord], silences: Sequence[tuple[float, float]] | None = None
+    words: Sequence[TimedWord],
+    silences: Sequence[tuple[float, float]] | None = None,
+    held: Sequence[tuple[float, float]] = (),
 ) -> list[tuple[float, float]]:
     """Hesitations: runs of filled-pause words with no silent pause inside.
 
@@ -454,6 +566,10 @@ def _filled_pauses(
     if silences is not None:
         widened: list[list[float]] = []
         for (start, end), (left_word, right_word) in zip(spans, neighbours, strict=True):
+            sound = [(a, b) for a, b in held if min(b, end) - max(a, start) > 0]
+            if sound:  # a held sound: its own edges (its silences are shorter than these)
+                widened.append([min(start, sound[0][0]), max(end, sound[-1][1])])
+                continue
             left = max([left_word, *(b for a, b in silences if b <= start + 0.02)])
             right = min([right_word, *(a for a, b in silences if a >= end - 0.02)])
             if math.isinf(right):
@@ -609,8 +725,12 @@ def _runs(answer: AnswerText, pauses: Sequence[Pause]) -> list[tuple[int, float,
 
 
 def answer_fluency(
-    answer: AnswerText, silences: Sequence[tuple[float, float]] | None = None
+    answer: AnswerText,
+    silences: Sequence[tuple[float, float]] | None = None,
+    held: Sequence[tuple[float, float]] = (),
 ) -> AnswerFluency:
+    """One answer's measures; ``held`` are held sounds already marked as filled pauses in
+    its words (their edges are the sound's, which the words' edges only approximate)."""
     pauses = find_pauses(answer, silences)
     lexical = [word for word in answer.words if not word.filled_pause]
     speaking = answer.words[-1].end - answer.words[0].start if answer.words else 0.0
@@ -621,7 +741,7 @@ def answer_fluency(
         words=len(lexical),
         syllables=sum(syllables(word.text) for word in lexical),
         pauses=tuple(pauses),
-        filled_pauses=tuple(_filled_pauses(answer.words, silences)),
+        filled_pauses=tuple(_filled_pauses(answer.words, silences, held)),
         repairs=tuple(find_repairs(answer)),
         runs=tuple(_runs(answer, pauses)),
     )
@@ -632,12 +752,19 @@ def fluency_profile(
 ) -> FluencyProfile:
     """Measure every answer (with its audio when ``pcm_by_turn`` has it) and the test."""
     measured = []
+    heard: list[AnswerText] = []
     for answer in answers:
         pcm = (pcm_by_turn or {}).get(answer.turn_id)
         # Short silences too: they bound hesitations; pauses keep only the long ones.
-        silences = silent_intervals(pcm, min_seconds=_EDGE_SILENCE_SECONDS) if pcm else None
-        measured.append(answer_fluency(answer, silences))
-    return FluencyProfile(answers=tuple(measured), metrics=_metrics(measured, answers))
+        short = silent_intervals(pcm, min_seconds=_HELD_BORDER_SECONDS) if pcm else None
+        silences = None
+        held: list[tuple[float, float]] = []
+        if pcm and short is not None:
+            answer, held = _with_held_sounds(answer, pcm, short)
+            silences = tuple((a, b) for a, b in short if b - a >= _EDGE_SILENCE_SECONDS - 1e-9)
+        measured.append(answer_fluency(answer, silences, held))
+        heard.append(answer)
+    return FluencyProfile(answers=tuple(measured), metrics=_metrics(measured, heard))
 
 
 def _metrics(measured: Sequence[AnswerFluency], answers: Sequence[AnswerText]) -> dict[str, float]:

@@ -321,6 +321,12 @@ def _tone_bursts(layout: list[tuple[str, float]]) -> bytes:
         t = np.arange(round(seconds * rate)) / rate
         if kind == "tone":
             parts.append(8000 * np.sin(2 * np.pi * 150 * t) + 3000 * np.sin(2 * np.pi * 450 * t))
+        elif kind == "noise":  # voiceless, like "s" or "f"
+            parts.append(np.random.default_rng(2).normal(0, 5000, len(t)))
+        elif kind == "speech":  # voiced, its spectrum changing every 50 ms, as in words
+            shape = 1 + (np.floor(t / 0.05) % 4)  # the overtone's place moves
+            overtone = 4000 * np.sin(2 * np.pi * 150 * (shape + 1) * t)
+            parts.append(6000 * np.sin(2 * np.pi * 150 * t) + overtone)
         else:
             parts.append(np.zeros(len(t)))
     signal = np.concatenate(parts) + np.random.default_rng(1).normal(0, 30, sum(map(len, parts)))
@@ -387,14 +393,15 @@ def test_a_flite_recording_has_a_plausible_speech_rate() -> None:
 
 
 def test_audio_widens_a_hesitation_and_drops_a_filler_inside_a_word() -> None:
-    # sound 0-1.0 ("I went"), silence, sound 1.5-1.9 (the hesitation), silence, sound 2.4-3.4
-    pcm = _tone_bursts([("tone", 1.0), ("gap", 0.5), ("tone", 0.4), ("gap", 0.5), ("tone", 1.0)])
+    # sound 0-1.0 ("I went"), silence, sound 1.5-1.9 (the hesitation), silence, sound 2.4-3.8
+    # (longer than a held sound can be)
+    pcm = _tone_bursts([("tone", 1.0), ("gap", 0.5), ("tone", 0.4), ("gap", 0.5), ("tone", 1.4)])
     words = (
         TimedWord(text="I", start=0.0, end=0.4),
         TimedWord(text="uh", start=0.41, end=0.45, filled_pause=True),  # inside "I went"
         TimedWord(text="went", start=0.45, end=1.0),
         TimedWord(text="uh", start=1.65, end=1.7, filled_pause=True),  # the real one, clipped
-        TimedWord(text="home", start=2.4, end=3.4),
+        TimedWord(text="home", start=2.4, end=3.8),
     )
     answer = AnswerText(turn_id="t", part=1, text="I uh went uh home", words=words)
 
@@ -406,6 +413,51 @@ def test_audio_widens_a_hesitation_and_drops_a_filler_inside_a_word() -> None:
     start, end = with_audio[0]
     assert start == pytest.approx(1.5, abs=0.02)
     assert end == pytest.approx(1.9, abs=0.02)
+
+
+def _held_case(middle: str, word_end: float = 2.0) -> tuple[AnswerText, bytes]:
+    """Speech, a 0.5 s sound between silences that the recogniser took for "them", speech."""
+    pcm = _tone_bursts(
+        [("speech", 1.0), ("gap", 0.5), (middle, 0.5), ("gap", 0.5), ("speech", 1.4)]
+    )
+    words = (
+        TimedWord(text="I", start=0.0, end=0.3),
+        TimedWord(text="think", start=0.3, end=1.0),
+        TimedWord(text="them", start=1.52, end=word_end),
+        TimedWord(text="cities", start=2.5, end=3.1),
+        TimedWord(text="grow", start=3.1, end=3.9),
+    )
+    return AnswerText(turn_id="t", part=1, text="I think them cities grow", words=words), pcm
+
+
+def test_a_held_sound_taken_for_a_word_is_a_filled_pause() -> None:
+    answer, pcm = _held_case("tone")
+
+    measured = fluency_profile([answer], {"t": pcm})
+    filled = measured.answers[0].filled_pauses
+
+    assert len(filled) == 1
+    assert filled[0][0] == pytest.approx(1.5, abs=0.02)  # the sound's edges, not the word's
+    assert filled[0][1] == pytest.approx(2.0, abs=0.02)
+    assert measured.metrics["words"] == 4  # "them" was a hesitation, not a word
+    assert fluency_profile([answer]).metrics["words"] == 5  # without audio: a word
+
+
+@pytest.mark.parametrize(
+    ("middle", "word_end", "why"),
+    [
+        ("speech", 2.0, "its spectrum keeps changing: a word"),
+        ("noise", 2.0, "voiceless"),
+        ("tone", 2.9, "the word runs on past the silence"),
+    ],
+)
+def test_other_sounds_between_silences_stay_words(middle: str, word_end: float, why: str) -> None:
+    answer, pcm = _held_case(middle, word_end)
+
+    measured = fluency_profile([answer], {"t": pcm})
+
+    assert measured.answers[0].filled_pauses == (), why
+    assert measured.metrics["words"] == 5, why
 
 
 def test_audio_that_cannot_tell_silence_from_speech_falls_back_on_word_gaps() -> None:
