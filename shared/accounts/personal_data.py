@@ -87,6 +87,7 @@ SESSIONS: Final = DocumentLocation("sessions", "sessions", field="uid")
 
 DOCUMENT_LOCATIONS: Final[tuple[DocumentLocation, ...]] = (
     DocumentLocation("turns", "sessions/{session_id}/turns"),
+    # The visible results and every generation's own (summary__gN, deep__gN: regrades).
     DocumentLocation("analysis", "sessions/{session_id}/analysis"),
     SESSIONS,
     DocumentLocation("question_memory", "users/{uid}/questionMemory"),

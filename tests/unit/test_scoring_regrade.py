@@ -430,3 +430,33 @@ def test_a_generation_never_requested_is_refused_without_touching_the_session(
         time=world.clock.now().isoformat(),
     )
     assert scoring.score_session(mismatch) == "poison"
+
+
+def test_every_generation_is_exported_and_erased_with_the_learner(
+    examiner: Examiner, users: flask.testing.FlaskClient, world: FakeWorld
+) -> None:
+    session_id = scored(examiner)
+    assert regrade(users, world, session_id, body={"reason": "scoring_fault"}).status_code == 202
+    container = get_container()
+    service.analyze_session(container, session_id, 2)
+    records = {f"sessions/{session_id}/analysis/{name}" for name in ("summary__g2", "deep__g2")}
+    assert records <= set(world.store.paths())
+
+    export = users.get("/users/me/export", headers=world.auth()).get_json()
+    exported = {doc["path"] for docs in export["documents"].values() for doc in docs}
+    assert records | {f"sessions/{session_id}/analysis/summary__g1"} <= exported
+    [audited] = [
+        r["data"]
+        for r in export["documents"]["audit_as_subject"]
+        if r["data"]["action"] == "regrade_requested"
+    ]
+    assert (audited["action"], audited["details"]["reason"]) == (
+        "regrade_requested",
+        "scoring_fault",
+    )
+
+    assert users.delete("/users/me", headers=world.auth()).status_code == 200
+    assert not [p for p in world.store.paths() if p.startswith(f"sessions/{session_id}")]
+    [kept] = audit_records(world)  # the admin's act stays, about a pseudonym
+    assert kept["actor_uid"] == "a-1"
+    assert kept["subject_uids"][0].startswith("erased:")
