@@ -2,7 +2,8 @@
 stack) is finished, and the real Pub/Sub push delivery runs phase 1 and phase 2 until the
 results say ``analysis_ready``; then hundreds of duplicate and reordered deliveries of the
 two events, handled in process on the real Firestore, leave one summary and one analysis
-per session, each written once.
+per session, each written once; and with a regrade in the middle, shuffled duplicate
+deliveries of generations 1 and 2 leave one result per generation, generation 2 visible.
 """
 
 from __future__ import annotations
@@ -24,9 +25,11 @@ from shared import errors
 from shared.adapters.firestore_store import FirestoreStore
 from shared.adapters.gcs_blobs import CloudStorageBlobs
 from shared.bootstrap import Container
+from shared.models.identity import Caller
 from shared.ports import Query
 from shared.scoring import phase2
 from shared.scoring.documents import deep_path, summary_path
+from shared.scoring.regrade import request_regrade
 from tests.fakes import FakePublisher
 from tests.speech_samples import synthesize
 from tests.unit.scoring_support import ANSWERS, pubsub_event
@@ -154,7 +157,7 @@ def test_hundreds_of_duplicate_and_reordered_deliveries_make_one_result_per_sess
     assert set(outcomes) <= {"done", "duplicate"}
     for session_id in sessions:
         analysis = store.query(Query(f"sessions/{session_id}/analysis"))
-        assert sorted(doc.id for doc in analysis) == ["deep", "summary"]
+        assert sorted(doc.id for doc in analysis) == ["deep", "deep__g1", "summary", "summary__g1"]
         session = store.get(f"sessions/{session_id}")
         assert session is not None
         assert session.data["scoring"]["status"] == "analysis_ready"
@@ -172,3 +175,116 @@ def test_hundreds_of_duplicate_and_reordered_deliveries_make_one_result_per_sess
         {k: v for k, v in doc.data.items() if k != "session_id"} for doc in summaries if doc
     ]
     assert all(summary == shared_summary[0] for summary in shared_summary)
+
+
+def test_a_regrade_amid_shuffled_duplicates_of_two_generations_shows_generation_two(
+    local_stack: Any, finished_over_http: tuple[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(phase2, "DEEP_TIME_BUDGET_SECONDS", 3.0)
+    settings = local_stack.settings
+    store = FirestoreStore(settings, max_attempts=25)
+    events = FakePublisher()
+    container = Container(
+        settings, store=store, blobs=CloudStorageBlobs(settings), events=events, language_model=None
+    )
+    _, source = finished_over_http
+    session_id = f"regrade-copy-{uuid.uuid4().hex[:10]}"
+    _copy_session(store, source, session_id)
+    now = container.clock.now().isoformat()
+    rng = random.Random(20261123)
+
+    def deliveries(generation: int) -> list[tuple[Callable[..., str], Any]]:
+        """Four messages per topic of ``generation``, each delivered one to three times."""
+        body: dict[str, Any] = {"session_id": session_id}
+        attributes = {"session_id": session_id}
+        if generation > 1:  # generation 1 as the finish sends it: without the field
+            body["generation"] = generation
+            attributes["generation"] = str(generation)
+        found: list[tuple[Callable[..., str], Any]] = []
+        for _ in range(4):
+            for topic, handler in (
+                (settings.topic_session_finished, scoring.score_session),
+                (settings.topic_analysis_requested, scoring.analyze_session),
+            ):
+                event = pubsub_event(topic, body, attributes=attributes, time=now)
+                found += [(handler, event)] * rng.choice((1, 2, 3))
+        return found
+
+    def deliver(item: tuple[Callable[..., str], Any]) -> str:
+        handler, event = item
+        for _ in range(5):
+            try:
+                return handler(event, container)
+            except errors.DependencyUnavailable:
+                continue
+        raise AssertionError("still failing after five deliveries")
+
+    # Generation 1's summary first (a regrade needs a result), then a few more of its events.
+    first = deliveries(1)
+    assert deliver((scoring.score_session, first[0][1])) == "done"
+    rng.shuffle(first)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        assert set(pool.map(deliver, first[:3])) <= {"done", "duplicate"}
+    visible_before = store.get(summary_path(session_id))
+    assert visible_before is not None
+
+    admin = Caller(uid="integration-admin", role="admin")
+    started = request_regrade(
+        container, admin, session_id, "regrade-key-0001", "calibration_update", request_id="r-1"
+    )
+    again = request_regrade(
+        container, admin, session_id, "regrade-key-0001", "calibration_update", request_id="r-2"
+    )
+    assert (started.generation, again.generation, again.replayed) == (2, 2, True)
+    published = [
+        m
+        for m in events.messages(settings.topic_session_finished)
+        if m.payload.get("generation") == 2
+    ]
+    assert len(published) == 1
+
+    rest = first[3:] + deliveries(2)
+    rng.shuffle(rest)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        outcomes = list(pool.map(deliver, rest))
+    assert set(outcomes) <= {"done", "duplicate"}
+
+    ids = sorted(doc.id for doc in store.query(Query(f"sessions/{session_id}/analysis")))
+    # One record per generation (generation 1's deep analysis only if it ran before the
+    # regrade superseded it) and the visible pair.
+    assert {"deep", "summary", "summary__g1", "summary__g2", "deep__g2"} <= set(ids)
+    assert set(ids) <= {"deep", "summary", "summary__g1", "deep__g1", "summary__g2", "deep__g2"}
+    shown_summary, shown_deep = (
+        store.get(summary_path(session_id)),
+        store.get(deep_path(session_id)),
+    )
+    record_summary = store.get(summary_path(session_id, 2))
+    record_deep = store.get(deep_path(session_id, 2))
+    assert shown_summary is not None
+    assert shown_deep is not None
+    assert record_summary is not None
+    assert record_deep is not None
+    assert shown_deep.data == record_deep.data
+    assert shown_summary.data == record_summary.data
+    assert shown_deep.data["generation"] == 2
+    assert shown_deep.data["versions"]["scoring"] == shown_deep.data["version"]
+    session = store.get(f"sessions/{session_id}")
+    assert session is not None
+    assert session.data["scoring"]["generation"] == 2
+    assert session.data["scoring"]["status"] == "analysis_ready"
+    completed = [
+        m.payload["generation"]
+        for m in events.messages(settings.topic_analysis_completed)
+        if m.payload["session_id"] == session_id
+    ]
+    assert completed.count(2) == 1
+    assert completed.count(1) <= 1
+    audit = [
+        doc.data
+        for doc in store.query(Query("auditLog"))
+        if doc.data.get("target") == f"session:{session_id}"
+    ]
+    assert len(audit) == 1
+    assert audit[0]["action"] == "regrade_requested"
+    assert audit[0]["actor_uid"] == "integration-admin"
+    assert audit[0]["details"]["reason"] == "calibration_update"
