@@ -460,3 +460,25 @@ def test_every_generation_is_exported_and_erased_with_the_learner(
     [kept] = audit_records(world)  # the admin's act stays, about a pseudonym
     assert kept["actor_uid"] == "a-1"
     assert kept["subject_uids"][0].startswith("erased:")
+
+
+def test_a_failed_regrade_keeps_the_previous_result_and_says_why(
+    examiner: Examiner, users: flask.testing.FlaskClient, world: FakeWorld, client_for: Client
+) -> None:
+    from shared.scoring.documents import advance_status
+
+    session_id = scored(examiner)
+    before = results(client_for, world, session_id)
+    assert regrade(users, world, session_id).status_code == 202
+    # As _fail records it when generation 2 cannot be scored.
+    assert advance_status(
+        world.store, session_id, "failed", world.clock.now(), reason="audio gone", generation=2
+    )
+    body = results(client_for, world, session_id)
+    assert (body["status"], body["generation"], body["regrade"]) == ("analysis_ready", 1, "failed")
+    assert body["reason"] == "audio gone"
+    assert body["deep"] == before["deep"]
+    # A status write of the superseded generation is ignored.
+    assert not advance_status(
+        world.store, session_id, "summary_ready", world.clock.now(), generation=1
+    )
