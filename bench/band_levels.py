@@ -6,7 +6,15 @@ For each level, builds ``--sessions`` short tests from the versioned demo answer
 (devstack/demo_answers.toml: one Part 2 long turn, one Part 1 and one Part 3 answer each,
 all different), speaks every answer with flite, transcribes it with the embedded recogniser
 (the local stack's real path, word timings included) and runs phase 1 of scoring on the
-transcripts and the audio. Prints each test's criterion bands and Speaking band, the mean
+transcripts and the audio.
+
+Synthesis is one procedure for every answer, whatever its level, driven only by the text's
+markup (devstack/demo_answers.toml): the words between "[pause S]" markers are spoken by
+flite, each stretch cut to its sound (flite's own padding removed), and S seconds of
+silence are put between stretches; a text without markers is one stretch. Hesitations
+written into a text ("um", "er", words said twice, restarts) are spoken as written.
+
+Prints each test's criterion bands and Speaking band, the mean
 per level and the difference of the means (target: at least 1.0).
 """
 
@@ -18,6 +26,7 @@ import statistics
 import time
 from collections.abc import Sequence
 
+import numpy as np
 import structlog
 
 from devstack.demo_answers import DemoAnswer, load_demo_answers
@@ -52,10 +61,36 @@ def _tests(level: int, count: int) -> list[list[tuple[int, DemoAnswer]]]:
     ]
 
 
+def _trimmed(pcm16: bytes) -> bytes:
+    """A clip cut to its sound: 10 ms frames within 35 dB of its loudest, plus one frame."""
+    x = np.frombuffer(pcm16, dtype="<i2")
+    frames = len(x) // 160
+    rms = np.sqrt(np.mean(x[: frames * 160].astype(np.float64).reshape(frames, 160) ** 2, axis=1))
+    loud = np.flatnonzero(rms > rms.max() * 10 ** (-35 / 20))
+    return bytes(x[max(0, (loud[0] - 1) * 160) : (loud[-1] + 2) * 160].tobytes())
+
+
+def speak(parts: Sequence[str | float], voice: str) -> bytes:
+    """An answer's spoken parts (``DemoAnswer.parts``) as audio: the same for every level."""
+    if len(parts) == 1 and isinstance(parts[0], str):
+        return synthesize(parts[0], voice)
+    pieces = []
+    for part in parts:
+        if isinstance(part, str):
+            pieces.append(_trimmed(synthesize(part, voice)))
+        else:
+            pieces.append(bytes(2 * round(part * RATE)))
+    return b"".join(pieces)
+
+
 def _answer(
-    engine: PocketsphinxSpeechToText, turn_id: str, part: int, text: str, voice: str
+    engine: PocketsphinxSpeechToText,
+    turn_id: str,
+    part: int,
+    parts: Sequence[str | float],
+    voice: str,
 ) -> tuple[AnswerText, bytes]:
-    pcm = synthesize(text, voice)
+    pcm = speak(parts, voice)
     transcript = engine.transcribe(pcm, RATE, language="en")
     words = tuple(
         TimedWord(
@@ -88,7 +123,7 @@ def _score(
     pcm_by_turn: dict[str, bytes] = {}
     for number, (part, demo) in enumerate(test):
         turn_id = f"b{level}-{index}-{number}"
-        answer, pcm = _answer(engine, turn_id, part, demo.text, voice)
+        answer, pcm = _answer(engine, turn_id, part, demo.parts, voice)
         answers.append(answer)
         pcm_by_turn[turn_id] = pcm
     session = SessionDocument.model_construct(
@@ -115,9 +150,13 @@ def main(argv: list[str] | None = None) -> None:
     print(f"{'test':10} " + " ".join(f"{SHORT[c]:>4}" for c in CRITERIA) + "  Speaking")
     for level in (5, 7):
         overall: list[float] = []
+        per_criterion: dict[str, list[int]] = {c: [] for c in CRITERIA}
         tests = _tests(level, args.sessions)
         for index, test in enumerate(tests):
             bands, speaking = _score(engine, level, index, test, args.voice)
+            for criterion, band in bands.items():
+                if band is not None:
+                    per_criterion[criterion].append(band)
             cells = " ".join(f"{'-' if bands.get(c) is None else bands[c]:>4}" for c in CRITERIA)
             print(f"band {level} #{index:<2} {cells}  {speaking if speaking is not None else '-'}")
             if speaking is not None:
@@ -127,7 +166,10 @@ def main(argv: list[str] | None = None) -> None:
             means[level] = statistics.fmean(overall)
             print(
                 f"  band-{level} answers: {len(answers_used)} distinct; mean Speaking band "
-                f"{means[level]:.2f} over {len(overall)} tests"
+                f"{means[level]:.2f} over {len(overall)} tests; means "
+                + ", ".join(
+                    f"{SHORT[c]} {statistics.fmean(v):.1f}" for c, v in per_criterion.items() if v
+                )
             )
     if len(means) == 2:
         print(f"difference of the means (7 - 5): {means[7] - means[5]:+.2f} (target >= 1.0)")

@@ -46,6 +46,11 @@ WORD_LIMITS: Final[Mapping[tuple[AnswerStage, Level], tuple[int, int]]] = {
 }
 _ID = re.compile(r"b(?P<level>[57])\.(?P<stage>[a-z_0-9]+)\.(?P<fits>[a-z-]+)\.(?P<n>[1-9][0-9]*)")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+# Markup in a text: "[pause 1.2]" is a silence of that many seconds where the learner stops
+# (the only markup; any other bracket is an error). Speaking a text = speaking the words
+# between markers and putting the silences between them, whatever the answer's level.
+PAUSE: Final = re.compile(r"\[pause (?P<seconds>\d+(?:\.\d+)?)\]")
+PAUSE_SECONDS: Final = (0.2, 3.0)
 
 
 class DemoAnswersError(ValueError):
@@ -60,11 +65,43 @@ class DemoAnswer:
     level: Level
     stage: AnswerStage
     fits: tuple[str, ...]
-    text: str
+    script: str  # as written in the file, pause markup included
+
+    @property
+    def text(self) -> str:
+        """What the learner says, without the pause markup."""
+        return plain_text(self.script)
+
+    @property
+    def parts(self) -> tuple[str | float, ...]:
+        """The script as spoken: stretches of words, and pauses in seconds between them."""
+        return spoken_parts(self.script)
 
     @property
     def word_count(self) -> int:
         return spoken_word_count(self.text)
+
+
+def plain_text(script: str) -> str:
+    """The words of a script, pause markup removed."""
+    return " ".join(PAUSE.sub(" ", script).split())
+
+
+def spoken_parts(script: str) -> tuple[str | float, ...]:
+    """Words and pauses in order: ``"I went [pause 0.8] to the park"`` gives
+    ``("I went", 0.8, "to the park")``."""
+    parts: list[str | float] = []
+    position = 0
+    for match in PAUSE.finditer(script):
+        words_before = " ".join(script[position : match.start()].split())
+        if words_before:
+            parts.append(words_before)
+        parts.append(float(match["seconds"]))
+        position = match.end()
+    rest = " ".join(script[position:].split())
+    if rest:
+        parts.append(rest)
+    return tuple(parts)
 
 
 @dataclass(frozen=True)
@@ -184,6 +221,13 @@ def _check_entry(entry: Mapping[str, Any]) -> list[str]:
         problems.append("fits must be a non-empty list of tags")
     if not isinstance(text, str) or not text.strip():
         return [*problems, "text is empty"]
+    stray = PAUSE.sub("", text)
+    if "[" in stray or "]" in stray:
+        problems.append('the only markup is "[pause <seconds>]", e.g. [pause 1.2]')
+    low_pause, high_pause = PAUSE_SECONDS
+    if any(not low_pause <= float(m["seconds"]) <= high_pause for m in PAUSE.finditer(text)):
+        problems.append(f"pauses last {low_pause}-{high_pause} s")
+    text = plain_text(text)
     if not text.isascii():
         # The voice (flite) reads ASCII only: curly quotes or accents would be dropped.
         problems.append("text must be plain ASCII (straight quotes, no accents)")
@@ -208,7 +252,7 @@ def _answer(entry: Mapping[str, Any]) -> DemoAnswer:
         level=cast(Level, entry["level"]),
         stage=cast(AnswerStage, entry["stage"]),
         fits=tuple(str(tag) for tag in entry["fits"]),
-        text=" ".join(str(entry["text"]).split()),
+        script=" ".join(str(entry["text"]).split()),
     )
 
 

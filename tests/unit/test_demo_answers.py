@@ -16,6 +16,7 @@ from devstack.demo_answers import (
     ANY,
     LEVELS,
     WORD_LIMITS,
+    DemoAnswer,
     DemoAnswers,
     DemoAnswersError,
     check_answers,
@@ -24,6 +25,8 @@ from devstack.demo_answers import (
     moving_average_ttr,
     opening_words,
     parse_answers,
+    plain_text,
+    spoken_parts,
     spoken_word_count,
 )
 from shared.exam.bank import ALLOWED_TAGS, CARD_CATEGORIES, load_question_bank
@@ -125,16 +128,37 @@ def test_band_7_answers_are_lexically_richer(answers: DemoAnswers) -> None:
     assert rare[7] > 2 * rare[5], rare
 
 
-def test_band_5_answers_show_fillers_and_band_7_hardly_any(answers: DemoAnswers) -> None:
-    def fillers(level: int) -> float:
-        return mean(
-            sum(1 for w in words(a.text) if w in FILLED_PAUSES)
+def test_band_5_answers_hesitate_far_more_than_band_7(answers: DemoAnswers) -> None:
+    def per_100_words(level: int, count: Any) -> float:
+        pool = [
+            a
             for a in answers.answers
             if a.level == level and a.stage in ("part1", "long_turn", "part3")
-        )
+        ]
+        return 100 * sum(count(a) for a in pool) / sum(a.word_count for a in pool)
 
-    assert fillers(5) >= 0.8
-    assert fillers(7) == 0
+    def fillers(answer: DemoAnswer) -> int:
+        return sum(1 for w in words(answer.text) if w in FILLED_PAUSES)
+
+    def pauses(answer: DemoAnswer) -> int:
+        return sum(isinstance(part, float) for part in answer.parts)
+
+    assert per_100_words(5, fillers) >= 1.0
+    assert per_100_words(5, fillers) > 3 * per_100_words(7, fillers)
+    assert per_100_words(5, pauses) >= 1.0
+    assert per_100_words(5, pauses) > 3 * per_100_words(7, pauses)
+
+
+def test_pause_markup_is_spoken_as_silences_between_words() -> None:
+    assert spoken_parts("I went [pause 0.8] to the [pause 1.5] park.") == (
+        "I went",
+        0.8,
+        "to the",
+        1.5,
+        "park.",
+    )
+    assert plain_text("I went [pause 0.8] to the park.") == "I went to the park."
+    assert spoken_word_count(plain_text("in a [pause 0.9] small flat")) == 4
 
 
 # --- the checks can fail ----------------------------------------------------------------------
@@ -155,6 +179,8 @@ def _broken(**changes: Any) -> dict[str, Any]:
         ({"id": "b7.intro.any.1"}, "id used twice"),
         ({"id": "b5.part1.any.9"}, "repeat the answer's level"),
         ({"colour": "blue"}, "unknown keys"),
+        ({"text": "My name is [laughs] Linh Tran, call me Linh."}, "the only markup"),
+        ({"text": "My name is [pause 9] Linh Tran, call me Linh."}, "pauses last"),
     ],
 )
 def test_check_answers_reports_each_problem(changes: dict[str, Any], problem: str) -> None:
