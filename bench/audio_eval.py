@@ -29,10 +29,11 @@ Sections:
   of phase 1 (``fluency_analysis`` + ``pronunciation_quick``) and of phase 2
   (``pronunciation_deep``: parselmouth prosody, forced alignment within its time budget).
 
-Last run (2026-11-22, 2 vCPU): (a) silent pauses 62 found of 62 placed, edge errors median
-10 ms, p90 24 ms, max 110 ms (99% within 100 ms); words alone 61 of 62, max 565 ms. Filled
-pauses ("uh"/"er") 15 found of 29 (14 right): the recogniser hears about half of flite's
-hesitations as words, and "um" almost never; pause location right for 79%. (b) 141 pairs:
+Last run (2026-11-22, 2 vCPU): (a) silent pauses 79 found of 79 placed (81 found, P 0.98),
+edge errors median 11 ms, p90 28 ms. Held hesitations, product fillprob: "uh"/"er" 36 found
+of 39 (31 right: P 0.86, R 0.79, count -8%, p90 229 ms: the rms voice's stretched "uh" has a
+gap inside it); "um" 39 of 40 (36 right: P 0.92, R 0.90, count -2%, p90 98 ms). Before held
+sounds were counted, the recogniser alone found 20-26% of them. (b) 141 pairs:
 win rate 89.4%, AUC 0.845, precision 0.56 / recall 0.52 at z <= -2.5. (c) phase 1 0.19 s
 for 11.6 minutes; parselmouth 1.9 s; alignment ~0.1 x real time (92% of words in 60 s).
 """
