@@ -24,6 +24,7 @@ from shared.limits.counters import (
     COLLECTION,
     EXPIRY_MARGIN,
     Counter,
+    CounterLocks,
     FixedWindowLimiter,
     counter_path,
     window_at,
@@ -163,23 +164,27 @@ def test_each_limit_subject_and_window_has_its_own_document() -> None:
 
 
 # --- concurrency and failures of the store ------------------------------------------------------
-def test_concurrent_requests_admit_exactly_the_limit() -> None:
+@pytest.mark.parametrize("instances", [1, 30])
+def test_concurrent_requests_admit_exactly_the_limit(instances: int) -> None:
+    """30 requests at once on one instance (they queue on its counter locks) or on 30
+    instances (they meet in the store's transaction only)."""
     store, clock = FakeStore(max_attempts=200), FixedClock()
-    limiter, counter = FixedWindowLimiter(store, clock), _counter(allowed=10)
+    limiters = [FixedWindowLimiter(store, clock, locks=CounterLocks()) for _ in range(instances)]
+    counter = _counter(allowed=10)
     outcomes: list[str] = []
     lock, start = threading.Lock(), threading.Barrier(30)
 
-    def hit() -> None:
+    def hit(index: int) -> None:
         start.wait()
         try:
-            limiter.admit([counter])
+            limiters[index % instances].admit([counter])
             outcome = "admitted"
         except errors.RateLimited:
             outcome = "refused"
         with lock:
             outcomes.append(outcome)
 
-    threads = [threading.Thread(target=hit) for _ in range(30)]
+    threads = [threading.Thread(target=hit, args=(index,)) for index in range(30)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -214,6 +219,17 @@ def test_contention_is_tried_again_a_bounded_number_of_times() -> None:
     with pytest.raises(errors.DependencyUnavailable):
         FixedWindowLimiter(down, FixedClock(), attempts=3, pause_seconds=0).admit([_counter()])  # type: ignore[arg-type]
     assert down.calls == 3
+
+
+def test_after_contention_a_full_window_refuses_without_another_transaction() -> None:
+    flaky, clock = _FlakyStore(failures=1), FixedClock()
+    counter = _counter(allowed=2)
+    FixedWindowLimiter(flaky.inner, clock).admit([counter])
+    FixedWindowLimiter(flaky.inner, clock).admit([counter])  # others filled the window
+    with pytest.raises(errors.RateLimited):
+        FixedWindowLimiter(flaky, clock, pause_seconds=0).admit([counter])  # type: ignore[arg-type]
+    assert flaky.calls == 1
+    assert _stored_count(flaky.inner, counter, clock.now()) == 2
 
 
 # --- client IP --------------------------------------------------------------------------------
