@@ -33,7 +33,7 @@ Last run (2026-11-22, 2 vCPU): (a) silent pauses 79 found of 79 placed (81 found
 edge errors median 11 ms, p90 28 ms. Held hesitations, product fillprob: "uh"/"er" 36 found
 of 39 (31 right: P 0.86, R 0.79, count -8%, p90 229 ms: the rms voice's stretched "uh" has a
 gap inside it); "um" 39 of 40 (36 right: P 0.92, R 0.90, count -2%, p90 98 ms). Before held
-sounds were counted, the recogniser alone found 20-26% of them. (b) 141 pairs:
+sounds were counted, the recogniser alone found 41% ("uh"/"er") and 20% ("um"). (b) 141 pairs:
 win rate 89.4%, AUC 0.845, precision 0.56 / recall 0.52 at z <= -2.5. (c) phase 1 0.19 s
 for 11.6 minutes; parselmouth 1.9 s; alignment ~0.1 x real time (92% of words in 60 s).
 """
