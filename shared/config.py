@@ -212,11 +212,12 @@ class Settings(BaseSettings):
         description="Mock tests started per UTC day from one IP (a school shares one address).",
     )
     rate_turns_per_minute_per_user: int = Field(
-        default=30,
+        default=60,
         ge=1,
         le=10_000,
-        description="Answers (and upload URLs) a learner may send per minute; retries of a "
-        "recorded answer are not counted.",
+        description="Answers (and upload URLs) a learner may send per minute: far above a "
+        "person's pace (one every 10 s or more), a guard against runaway clients and scripts; "
+        "retries of a recorded answer are not counted.",
     )
     rate_turns_per_minute_per_ip: int = Field(
         default=600, ge=1, le=1_000_000, description="Answers sent per minute from one IP."

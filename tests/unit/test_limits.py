@@ -35,7 +35,7 @@ from shared.ports import Transaction
 from shared.sessions.idempotency import session_id_for, turn_id_for
 from tests.fakes import FakeStore, FixedClock
 from tests.unit.conftest import FakeWorld
-from tests.unit.session_support import Examiner, install_examiner
+from tests.unit.session_support import install_examiner
 
 T = TypeVar("T")
 Client = Callable[[str], flask.testing.FlaskClient]
@@ -401,11 +401,6 @@ def test_a_store_that_does_not_answer_refuses_with_a_503() -> None:
 
 
 # --- over HTTP ----------------------------------------------------------------------------------
-@pytest.fixture
-def examiner(world: FakeWorld, client_for: Client) -> Examiner:
-    return install_examiner(world, client_for)
-
-
 def _install(world: FakeWorld, settings: Settings) -> None:
     bootstrap.install(
         Container(
@@ -446,7 +441,9 @@ def test_health_is_never_limited(world: FakeWorld, client_for: Client) -> None:
     assert world.store.paths() == []
 
 
-def test_retries_of_one_answer_are_never_refused(examiner: Examiner) -> None:
+def test_retries_of_one_answer_are_never_refused(world: FakeWorld, client_for: Client) -> None:
+    world.settings = load_settings({"RATE_TURNS_PER_MINUTE_PER_USER": "5"})
+    examiner = install_examiner(world, client_for)
     session_id = examiner.start("full")["session_id"]
     examiner.answered(session_id, key="the-one-answer-01")
     limit = examiner.settings.rate_turns_per_minute_per_user
