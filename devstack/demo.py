@@ -243,9 +243,11 @@ class ApiClient:
             if code in _RETRY_CODES and attempt < _RETRIES:
                 time.sleep(2.0 * (attempt + 1))  # the server said: retry with the same key
                 continue
-            if code == "rate_limited" and attempt < _RETRIES:
-                # Faster than a person answers: wait as told, then send the same request.
-                time.sleep(float(response.headers.get("Retry-After", "1")))
+            wait = float(response.headers.get("Retry-After", "0") or 0)
+            if code == "rate_limited" and attempt < _RETRIES and wait <= 60:
+                # Faster than a person answers: wait as told (a minute's limit, never a
+                # day's), then send the same request.
+                time.sleep(wait)
                 continue
             raise ApiError(response.status_code, code, str(error_body.get("message", "")))
         raise DemoError(f"{method} {path}: gave up after {_RETRIES} retries")
