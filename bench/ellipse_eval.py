@@ -5,14 +5,20 @@
 The essays are sorted by their id and shuffled with a fixed seed; the first 60 % are the
 training part, the rest the held-out part. ``--fit`` fits one ridge model per criterion on the
 training part only (alpha by 5-fold cross-validation inside it) and writes
-``shared/assessment/calibration/text_v1.json``; without it the shipped file is evaluated.
+``shared/assessment/calibration/text_v1.json`` (each model with its ``spread``: the
+human scores' standard deviation over its predictions' on the training part, which
+stretches predictions about the mean without changing r); without it the shipped file is
+evaluated.
 Either way the command prints, on the held-out part, Pearson r before any rounding:
 
 - lexical resource vs Vocabulary, grammar vs Grammar (and vs Syntax), coherence vs Cohesion;
 - the same with the text made speech-like (punctuation and capitals removed, so no sentence
   features) scored as speech (models with writing-only features skipped), to show what
   transfers to transcripts;
-- single-feature baselines (MATTR, log length, mean word length ...).
+- single-feature baselines (MATTR, log length, mean word length ...);
+- the spread of the scores on the held-out part: the human scores' standard deviation
+  against the ridge predictions' and the stretched ones', with the mean absolute error of
+  each, in ELLIPSE points and as IELTS bands through the file's mapping.
 
 The data stays outside the repository (CC BY-NC-SA); only fitted numbers are written.
 """
@@ -49,6 +55,7 @@ from shared.assessment.text_scoring import (
 )
 from shared.models.assessment import AnswerText, Criterion
 
+VERSION = "text_v1.1"  # text_v1 plus each model's spread
 SEED = 20241
 TRAIN_FRACTION = 0.6
 CV_SEED = 7
@@ -229,10 +236,13 @@ def fit(
             "heldout_r": round(held_out, 4),
         }
     return {
-        "version": "text_v1",
+        "version": VERSION,
         "fitted": datetime.date.today().isoformat(),
         "note": "Ridge models predicting ELLIPSE analytic scores (1-5) from the lexis, "
-        "complexity and coherence metrics; see shared/assessment/text_scoring.py. Refit with "
+        "complexity and coherence metrics; see shared/assessment/text_scoring.py. Each "
+        "model's spread (training part: standard deviation of the human score over that of "
+        "the ridge predictions) stretches its predictions about the intercept, the training "
+        "mean, so that they spread as human scores do; r is unchanged. Refit with "
         "`python -m bench.ellipse_eval --data <ellipse_dev.csv> --fit`.",
         "data": {
             "corpus": "ELLIPSE (Crossley et al. 2023), 1,000-essay dev subset "
@@ -310,6 +320,23 @@ def report(
         speech_r = pearson([m.predict(row) for m, row in zip(spoken, speech_rows, strict=True)], y)
         print(f"  {criterion:20} vs {target:11} essays {essay_r:.3f} ({chosen[0].name}); "
               f"speech-like {speech_r:.3f} ({spoken[0].name})")  # fmt: skip
+    print("\nSpread on the held-out part, as scored for essays (ELLIPSE points; MAE also in bands)")
+    print(f"{'criterion':20} {'vs':11} {'human sd':>8} {'ridge sd':>8} {'stretched sd':>12} "
+          f"{'ridge MAE':>9} {'stretched MAE':>13} {'bands':>11}")  # fmt: skip
+    for criterion, targets in TARGETS.items():
+        target = targets[0]
+        human = np.array([float(r[target]) for r in test_scores])
+        chosen = [calibration.model_for(criterion, row, "writing") for row in test_rows]
+        raw = np.array([m.raw_predict(row) for m, row in zip(chosen, test_rows, strict=True)])
+        stretched = np.array([m.predict(row) for m, row in zip(chosen, test_rows, strict=True)])
+        human_bands = np.array([calibration.to_band(v) for v in human])
+        raw_bands = np.array([calibration.to_band(v) for v in raw])
+        stretched_bands = np.array([calibration.to_band(v) for v in stretched])
+        print(f"{criterion:20} {target:11} {human.std():8.3f} {raw.std():8.3f} "
+              f"{stretched.std():12.3f} "
+              f"{np.abs(raw - human).mean():9.3f} {np.abs(stretched - human).mean():13.3f} "
+              f"{np.abs(raw_bands - human_bands).mean():5.2f}/"
+              f"{np.abs(stretched_bands - human_bands).mean():4.2f}")  # fmt: skip
     print("\nSingle-feature baselines on the held-out part (Pearson r, sign kept)")
     columns = ("Vocabulary", "Grammar", "Syntax", "Cohesion")
     print(f"{'feature':24} " + " ".join(f"{t:>10}" for t in columns))
@@ -362,7 +389,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.calibration.write_text(json.dumps(raw, indent=1) + "\n", encoding="utf-8")
         print(f"wrote {args.calibration}")
         for name, model in raw["models"].items():
-            print(f"  {name:26} alpha {model['alpha']:<6} cv r {model['cv_r_train']:.3f}")
+            print(f"  {name:26} alpha {model['alpha']:<6} cv r {model['cv_r_train']:.3f} "
+                  f"spread {model['spread']:.3f}")  # fmt: skip
         calibration = parse_calibration(raw)
     else:
         calibration = load_calibration(args.calibration)

@@ -21,8 +21,15 @@ Scoring one learner:
 3. Models that use a ``writing_only`` feature (spelling, capitals: what a transcript does not
    have, or has only as the recogniser wrote it) are skipped for spoken answers; the
    criterion's next model, fitted without them, scores speech.
-4. The prediction is on ELLIPSE's 1-5 scale; the piecewise-linear ``mapping`` in the file
-   turns it into an IELTS-like 0-9 value (not rounded: ``bands.criterion_band`` rounds).
+4. The prediction is on ELLIPSE's 1-5 scale. A ridge model's predictions spread less than
+   the human scores they predict (they shrink towards the mean, the more so the weaker the
+   fit), so a plain prediction would put nearly every learner within half a band of the
+   average. Each model therefore carries a ``spread``: the ratio of the human scores'
+   standard deviation to its predictions' on the training part (linear equating of the two
+   distributions). The prediction's distance from the training mean is multiplied by it;
+   being a positive linear map, it leaves Pearson r unchanged.
+5. The piecewise-linear ``mapping`` in the file turns the ELLIPSE-scale value into an
+   IELTS-like 0-9 value (not rounded: ``bands.criterion_band`` rounds).
 
 Below ``MIN_WORDS`` words the sub-score is None with a reason: too little text to judge.
 """
@@ -85,13 +92,18 @@ class FeatureSpec:
 
 @dataclass(frozen=True)
 class LinearModel:
-    """A ridge model on standardised features, predicting the ELLIPSE 1-5 score."""
+    """A ridge model on standardised features, predicting the ELLIPSE 1-5 score.
+
+    ``intercept`` is the training mean of the human score; ``spread`` (>= 1 for a ridge
+    model) stretches predictions about it to the human scores' spread (see the module doc).
+    """
 
     name: str
     criterion: Criterion
     target: str
     features: tuple[FeatureSpec, ...]
     intercept: float
+    spread: float = 1.0
 
     @property
     def requires(self) -> frozenset[str]:
@@ -101,8 +113,12 @@ class LinearModel:
     def writing_only(self) -> bool:
         return any(spec.writing_only for spec in self.features)
 
-    def predict(self, values: Mapping[str, float]) -> float:
+    def raw_predict(self, values: Mapping[str, float]) -> float:
+        """The ridge prediction itself, before the spread is restored."""
         return self.intercept + sum(s.contribution(values.get(s.name)) for s in self.features)
+
+    def predict(self, values: Mapping[str, float]) -> float:
+        return self.intercept + self.spread * (self.raw_predict(values) - self.intercept)
 
 
 @dataclass(frozen=True)
@@ -157,8 +173,11 @@ def parse_calibration(raw: Mapping[str, Any]) -> Calibration:
         criterion = model["criterion"]
         if criterion not in TEXT_CRITERIA:
             raise ValueError(f"model {name!r}: unknown criterion {criterion!r}")
+        spread = float(model.get("spread", 1.0))
+        if not spread > 0:
+            raise ValueError(f"model {name!r}: spread must be positive, not {spread}")
         models[name] = LinearModel(
-            name, criterion, str(model["target"]), specs, float(model["intercept"])
+            name, criterion, str(model["target"]), specs, float(model["intercept"]), spread
         )
     anchors = tuple((float(x), float(y)) for x, y in raw["mapping"]["anchors"])
     return Calibration(str(raw["version"]), models, anchors)
@@ -408,7 +427,12 @@ def fit_linear_model(
         )
         for s, w in zip(specs, weights, strict=True)
     )
-    return Fit(LinearModel(name, criterion, target, fitted, intercept), alpha, cv_r)
+    # Linear equating on the training part: predictions stretched about the mean to the
+    # human scores' standard deviation (the columns are centred, so the mean is the intercept).
+    predicted_sd = float((x @ weights).std())
+    spread = float(target_values.std()) / predicted_sd if predicted_sd > 0 else 1.0
+    model = LinearModel(name, criterion, target, fitted, intercept, spread)
+    return Fit(model, alpha, cv_r)
 
 
 def model_to_json(model: LinearModel) -> dict[str, Any]:
@@ -417,6 +441,7 @@ def model_to_json(model: LinearModel) -> dict[str, Any]:
         "requires": sorted(model.requires),
         "target": model.target,
         "intercept": round(model.intercept, 6),
+        "spread": round(model.spread, 6),
         "features": [
             {
                 "name": s.name,

@@ -54,7 +54,7 @@ def raw_calibration() -> dict[str, Any]:
 
 def test_the_calibration_file_is_versioned_and_documents_its_fit() -> None:
     raw = raw_calibration()
-    assert raw["version"] == "text_v1"
+    assert raw["version"] == "text_v1.1"
     split = raw["data"]["split"]
     assert split["seed"]
     assert 0 < split["train_fraction"] < 1
@@ -66,6 +66,8 @@ def test_the_calibration_file_is_versioned_and_documents_its_fit() -> None:
         assert model["target"] in {"Vocabulary", "Grammar", "Cohesion"}
         assert -1 <= model["heldout_r"] <= 1
         assert model["features"], name
+        # Ridge predictions spread less than the human scores: the stretch widens them.
+        assert 1.0 <= model["spread"] < 3.0, name
         for feature in model["features"]:
             assert feature["scale"] > 0
             assert feature["lower"] <= feature["upper"]
@@ -173,6 +175,42 @@ def test_ridge_fit_recovers_the_signal_on_synthetic_data() -> None:
     assert fit.model.predict({"a": 0.0, "b": 0.0, "noise": 0.0}) == pytest.approx(3, abs=0.1)
     again = fit_linear_model("m", "grammar", "Grammar", rows, y.tolist(), ("a", "b", "noise"))
     assert again == fit  # deterministic
+
+
+def test_the_fitted_spread_matches_the_human_scores_spread_on_the_training_rows() -> None:
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(400, 2))
+    y = 3 + 0.4 * x[:, 0] + rng.normal(scale=0.5, size=400)  # a weak signal: r about 0.6
+    rows = [{"a": float(r[0]), "b": float(r[1])} for r in x]
+    fit = fit_linear_model("m", "grammar", "Grammar", rows, y.tolist(), ("a", "b"))
+
+    raw = np.array([fit.model.raw_predict(row) for row in rows])
+    stretched = np.array([fit.model.predict(row) for row in rows])
+
+    assert raw.std() < 0.8 * y.std()  # the ridge prediction shrinks towards the mean
+    assert fit.model.spread > 1.2
+    assert stretched.std() == pytest.approx(y.std(), rel=1e-6)
+    assert stretched.mean() == pytest.approx(y.mean(), abs=1e-6)
+    assert np.corrcoef(raw, y)[0, 1] == pytest.approx(np.corrcoef(stretched, y)[0, 1])
+
+
+def test_the_spread_stretches_a_prediction_about_the_intercept() -> None:
+    spec = FeatureSpec("x", "identity", 0.0, 1.0, -5.0, 5.0, 0.5)
+    plain = text_scoring.LinearModel("m", "grammar", "Grammar", (spec,), 3.0)
+    wide = text_scoring.LinearModel("m", "grammar", "Grammar", (spec,), 3.0, spread=2.0)
+    assert plain.predict({"x": 1.0}) == pytest.approx(3.5)
+    assert wide.predict({"x": 1.0}) == pytest.approx(4.0)
+    assert wide.predict({"x": -1.0}) == pytest.approx(2.0)
+    assert wide.predict({}) == pytest.approx(3.0)  # at the mean nothing moves
+    assert wide.raw_predict({"x": 1.0}) == pytest.approx(3.5)
+
+
+def test_a_calibration_with_a_non_positive_spread_is_refused() -> None:
+    raw = raw_calibration()
+    name = next(iter(raw["models"]))
+    raw["models"][name]["spread"] = 0.0
+    with pytest.raises(ValueError, match="spread"):
+        parse_calibration(raw)
 
 
 def test_a_calibration_with_an_unknown_criterion_is_refused() -> None:
