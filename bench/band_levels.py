@@ -15,7 +15,13 @@ silence are put between stretches; a text without markers is one stretch. Hesita
 written into a text ("um", "er", words said twice, restarts) are spoken as written.
 
 Prints each test's criterion bands and Speaking band, the mean
-per level and the difference of the means (target: at least 1.0).
+per level and the difference of the means (target: at least 1.0). Then, per level, the means
+of what made the bands, to show which measures separate the levels and which do not: the
+fluency measures (speech and articulation rate, mean length of run, silent pauses a minute
+inside clauses and at boundaries, filled pauses per 100 words, repetitions and
+self-corrections per 100 words), each fluency component's band, and the sub-scores before
+rounding (fluency, text coherence, the Fluency and Coherence blend, lexis, grammar,
+pronunciation).
 """
 
 from __future__ import annotations
@@ -30,9 +36,9 @@ import numpy as np
 import structlog
 
 from devstack.demo_answers import DemoAnswer, load_demo_answers
-from shared.models.assessment import CRITERIA, AnswerText, TimedWord
+from shared.models.assessment import CRITERIA, AnalyzerResult, AnswerText, TimedWord
 from shared.scoring.inputs import SessionInputs
-from shared.scoring.phase1 import summarise
+from shared.scoring.phase1 import Phase1, summarise
 from shared.sessions.documents import SessionDocument
 from shared.speech.pocketsphinx_stt import PocketsphinxSpeechToText
 from tests.speech_samples import synthesize
@@ -44,6 +50,20 @@ SHORT = {
     "grammar": "GRA",
     "pronunciation": "P",
 }
+# Fluency measures shown per level: (metric, label). "per 100 words" of repairs is derived.
+FLUENCY_SHOWN = (
+    ("speech_rate_wpm", "speech rate (words/min)"),
+    ("articulation_rate_wpm", "articulation rate (words/min)"),
+    ("mean_length_of_run", "mean length of run (words)"),
+    ("silent_pauses_per_minute", "silent pauses/min"),
+    ("mid_clause_pauses_per_minute", "  mid-clause/min"),
+    ("boundary_pauses_per_minute", "  at boundaries/min"),
+    ("mean_pause_seconds", "mean pause (s)"),
+    ("filled_pauses_per_100_words", "filled pauses/100 words"),
+    ("repetitions_per_100_words", "repetitions/100 words"),
+    ("self_corrections_per_100_words", "self-corrections/100 words"),
+    ("short_answer_penalty", "short-answer penalty (bands)"),
+)
 
 
 def _tests(level: int, count: int) -> list[list[tuple[int, DemoAnswer]]]:
@@ -118,7 +138,7 @@ def _score(
     index: int,
     test: Sequence[tuple[int, DemoAnswer]],
     voice: str,
-) -> tuple[dict[str, int | None], float | None]:
+) -> Phase1:
     answers: list[AnswerText] = []
     pcm_by_turn: dict[str, bytes] = {}
     for number, (part, demo) in enumerate(test):
@@ -129,12 +149,69 @@ def _score(
     session = SessionDocument.model_construct(
         session_id=f"band-{level}-{index}", uid="bench", finished_at=None, first_language=None
     )
-    summary = summarise(
+    return summarise(
         SessionInputs(session=session, answers=tuple(answers), pcm_by_turn=pcm_by_turn),
         "published",
-    ).summary
-    bands = {c.criterion: (c.band if c.scored else None) for c in summary.criteria.values()}
-    return bands, summary.speaking_band
+    )
+
+
+def _diagnostics(phase1: Phase1) -> dict[str, float]:
+    """What made the bands: fluency measures, component bands and sub-scores before rounding."""
+    found: dict[str, float] = {}
+    run = phase1.run
+    if run.fluency is not None:
+        metrics = run.fluency.metrics
+        found.update(metrics)
+        words = metrics.get("words", 0.0)
+        minutes = metrics.get("speaking_seconds", 0.0) / 60
+        if minutes > 0:
+            boundary = metrics.get("silent_pauses", 0.0) - metrics.get("mid_clause_pauses", 0.0)
+            found["boundary_pauses_per_minute"] = boundary / minutes
+        if words:
+            found["repetitions_per_100_words"] = 100 * metrics.get("repetitions", 0.0) / words
+            found["self_corrections_per_100_words"] = (
+                100 * metrics.get("self_corrections", 0.0) / words
+            )
+    results: dict[str, AnalyzerResult | None] = {
+        "fluency": run.fluency,
+        "coherence (text)": run.coherence,
+        "lexis": run.lexis,
+        "grammar (complexity)": run.complexity,
+        "pronunciation": run.pronunciation,
+    }
+    for name, result in results.items():
+        if result is not None and result.sub_score is not None:
+            found[f"sub:{name}"] = result.sub_score
+    for criterion, score in phase1.summary.criteria.items():
+        if score.sub_score is not None:
+            found[f"criterion:{SHORT[criterion]}"] = score.sub_score
+    return found
+
+
+def _print_diagnostics(by_level: dict[int, list[dict[str, float]]]) -> None:
+    levels = sorted(by_level)
+
+    def row(label: str, key: str, digits: int = 2) -> None:
+        cells = []
+        for level in levels:
+            values = [d[key] for d in by_level[level] if key in d]
+            cells.append(f"{statistics.fmean(values):>9.{digits}f}" if values else f"{'-':>9}")
+        print(f"  {label:34}" + "".join(cells))
+
+    print("\nmeans per level" + " " * 21 + "".join(f"{'band ' + str(lv):>9}" for lv in levels))
+    print(" fluency measures")
+    for key, label in FLUENCY_SHOWN:
+        row(label, key)
+    components = sorted({k for d in by_level[levels[0]] for k in d if k.startswith("band_")})
+    if components:
+        print(" fluency component bands")
+        for key in components:
+            row(key.removeprefix("band_"), key)
+    print(" sub-scores before rounding")
+    for key in sorted({k for d in by_level[levels[0]] for k in d if k.startswith("sub:")}):
+        row(key.removeprefix("sub:"), key)
+    for criterion in CRITERIA:
+        row(f"criterion {SHORT[criterion]}", f"criterion:{SHORT[criterion]}")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -147,13 +224,19 @@ def main(argv: list[str] | None = None) -> None:
     engine.preload()
     started = time.perf_counter()
     means: dict[int, float] = {}
+    diagnostics: dict[int, list[dict[str, float]]] = {}
     print(f"{'test':10} " + " ".join(f"{SHORT[c]:>4}" for c in CRITERIA) + "  Speaking")
     for level in (5, 7):
         overall: list[float] = []
         per_criterion: dict[str, list[int]] = {c: [] for c in CRITERIA}
         tests = _tests(level, args.sessions)
+        diagnostics[level] = []
         for index, test in enumerate(tests):
-            bands, speaking = _score(engine, level, index, test, args.voice)
+            phase1 = _score(engine, level, index, test, args.voice)
+            summary = phase1.summary
+            bands = {c.criterion: (c.band if c.scored else None) for c in summary.criteria.values()}
+            speaking = summary.speaking_band
+            diagnostics[level].append(_diagnostics(phase1))
             for criterion, band in bands.items():
                 if band is not None:
                     per_criterion[criterion].append(band)
@@ -171,6 +254,7 @@ def main(argv: list[str] | None = None) -> None:
                     f"{SHORT[c]} {statistics.fmean(v):.1f}" for c, v in per_criterion.items() if v
                 )
             )
+    _print_diagnostics(diagnostics)
     if len(means) == 2:
         print(f"difference of the means (7 - 5): {means[7] - means[5]:+.2f} (target >= 1.0)")
     print(f"({time.perf_counter() - started:.0f} s, flite voice {args.voice}, pocketsphinx)")
