@@ -248,7 +248,8 @@ class Settings(BaseSettings):
         default=_LOCAL_PEPPER,
         min_length=16,
         description="Secret mixed into the hash that replaces an erased user's uid in the "
-        "audit log, and into invite codes made for an Idempotency-Key. Terraform generates it "
+        "audit log, into invite codes made for an Idempotency-Key and into rate-limit counter ids. "
+        "Terraform generates it "
         "in Secret Manager; a deployed function refuses the local default. Never change it.",
     )
 

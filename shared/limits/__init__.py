@@ -10,6 +10,8 @@ answer gives a retryable 503 ``dependency_unavailable``: never an unlimited pass
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
@@ -35,12 +37,21 @@ def counters_for(
     if policy is None:
         return []
     settings = container.settings
+    user = keyed_subject(settings.privacy_pepper, "user", uid)
+    ip = keyed_subject(settings.privacy_pepper, "ip", address)
     counters: list[Counter] = []
     for name in policy.limits:
         spec = LIMITS[name]
-        counters.append(Counter(name, "user", uid, spec.per_user(settings), spec.window_seconds))
-        counters.append(Counter(name, "ip", address, spec.per_ip(settings), spec.window_seconds))
+        counters.append(Counter(name, "user", user, spec.per_user(settings), spec.window_seconds))
+        counters.append(Counter(name, "ip", ip, spec.per_ip(settings), spec.window_seconds))
     return counters
+
+
+def keyed_subject(pepper: str, kind: str, value: str) -> str:
+    """The subject a counter is kept under: an HMAC with the deployment's secret pepper, so a
+    counter's id cannot be matched to an address or a uid by hashing every candidate (there
+    are only 2^32 IPv4 addresses)."""
+    return hmac.new(pepper.encode(), f"{kind}\x1f{value}".encode(), hashlib.sha256).hexdigest()
 
 
 def enforce_route_limits(

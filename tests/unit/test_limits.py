@@ -18,7 +18,7 @@ from functions.catalog import HTTP_FUNCTIONS
 from shared import bootstrap, errors
 from shared.bootstrap import Container
 from shared.config import ConfigurationError, Settings, load_settings
-from shared.limits import enforce_route_limits
+from shared.limits import counters_for, enforce_route_limits
 from shared.limits.client_ip import UNKNOWN, client_ip, normalised_address
 from shared.limits.counters import (
     COLLECTION,
@@ -147,6 +147,23 @@ def test_counters_hold_no_uid_or_address_and_expire_after_their_window() -> None
         assert data["subject_kind"] in {"user", "ip"}
         assert data["window_start"] == datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
         assert data["expire_at"] == datetime(2026, 1, 5, 9, 1, tzinfo=UTC) + EXPIRY_MARGIN
+
+
+def test_counter_subjects_are_keyed_by_the_deployment_pepper() -> None:
+    """Without the pepper, hashing every IPv4 address would find which one a counter counts."""
+    store, clock = FakeStore(), FixedClock(datetime(2026, 1, 5, 9, 0, 10, tzinfo=UTC))
+    window = window_at(clock.now(), 60)
+
+    def paths(pepper: str) -> set[str]:
+        container = _container(store, clock, PRIVACY_PEPPER=pepper)
+        found = counters_for(container, *RESULTS, "learner-1", "203.0.113.7")
+        assert {c.subject_kind for c in found} == {"user", "ip"}
+        assert all(c.subject not in {"learner-1", "203.0.113.7"} for c in found)
+        return {counter_path(counter, window) for counter in found}
+
+    first = paths("pepper-of-deployment-one")
+    assert first == paths("pepper-of-deployment-one")
+    assert first.isdisjoint(paths("pepper-of-deployment-two"))
 
 
 def test_each_limit_subject_and_window_has_its_own_document() -> None:
