@@ -236,9 +236,6 @@ class Route:
         return self.handler.__name__
 
 
-_Route = Route  # the former private name
-
-
 class Api:
     """The routes of one HTTP function and the request pipeline around them."""
 
@@ -432,7 +429,7 @@ class Api:
 
 def _enforce_limits(
     container: Container,
-    route: _Route,
+    route: Route,
     caller: Caller,
     request: flask.Request,
     path_params: dict[str, str],
