@@ -90,6 +90,37 @@ def caller_from_claims(claims: dict[str, Any]) -> Caller:
     )
 
 
+class LazyFirebaseApp:
+    """The named firebase_admin App of a project, initialised on first use and shared by the
+    token verifier and the identity admin (same name, same project, one per process)."""
+
+    def __init__(
+        self, settings: Settings, *, app_name: str | None = None, timeout_seconds: float = 10.0
+    ):
+        self._settings = settings
+        self._name = app_name or f"speaking-coach-auth-{settings.google_cloud_project}"
+        self._timeout = timeout_seconds
+        self._app: firebase_admin.App | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> firebase_admin.App:
+        if self._app is None:
+            with self._lock:
+                if self._app is None:
+                    ensure_emulator_env(EMULATOR_ENV, self._settings.firebase_auth_emulator_host)
+                    try:
+                        self._app = firebase_admin.get_app(self._name)
+                    except ValueError:  # not initialised yet in this process
+                        self._app = firebase_admin.initialize_app(
+                            options={
+                                "projectId": self._settings.google_cloud_project,
+                                "httpTimeout": self._timeout,
+                            },
+                            name=self._name,
+                        )
+        return self._app
+
+
 class FirebaseTokenVerifier:
     """ports.TokenVerifier on firebase-admin.
 
@@ -102,28 +133,14 @@ class FirebaseTokenVerifier:
     ):
         self._settings = settings
         self._project = settings.google_cloud_project
-        self._app_name = app_name or f"speaking-coach-auth-{self._project}"
-        self._timeout = timeout_seconds
-        self._app: firebase_admin.App | None = None
-        self._lock = threading.Lock()
+        self._app = LazyFirebaseApp(settings, app_name=app_name, timeout_seconds=timeout_seconds)
 
     @property
     def emulated(self) -> bool:
         return self._settings.firebase_auth_emulator_host is not None
 
     def _firebase_app(self) -> firebase_admin.App:
-        if self._app is None:
-            with self._lock:
-                if self._app is None:
-                    ensure_emulator_env(EMULATOR_ENV, self._settings.firebase_auth_emulator_host)
-                    try:
-                        self._app = firebase_admin.get_app(self._app_name)
-                    except ValueError:  # not initialised yet in this process
-                        self._app = firebase_admin.initialize_app(
-                            options={"projectId": self._project, "httpTimeout": self._timeout},
-                            name=self._app_name,
-                        )
-        return self._app
+        return self._app.get()
 
     def _refuse_stray_emulator(self) -> None:
         # firebase-admin skips signature checks whenever the variable is set: fail closed.

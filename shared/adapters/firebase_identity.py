@@ -8,7 +8,6 @@ Credentials), which needs the Firebase Authentication Admin role.
 
 from __future__ import annotations
 
-import threading
 from typing import Any, NoReturn
 
 import firebase_admin
@@ -16,13 +15,12 @@ from firebase_admin import auth
 from firebase_admin import exceptions as fb_exc
 
 from shared import errors
-from shared.adapters._emulator import ensure_emulator_env
 from shared.adapters.failures import dependency_unavailable
+from shared.adapters.firebase_auth import LazyFirebaseApp
 from shared.config import Settings
 from shared.models.identity import Role
 
 DEPENDENCY = "firebase_auth"
-EMULATOR_ENV = "FIREBASE_AUTH_EMULATOR_HOST"
 ROLES: tuple[Role, ...] = ("student", "teacher", "admin")
 
 _UNAVAILABLE: tuple[type[BaseException], ...] = (
@@ -39,26 +37,10 @@ class FirebaseIdentityAdmin:
     def __init__(
         self, settings: Settings, *, app_name: str | None = None, timeout_seconds: float = 10.0
     ):
-        self._settings = settings
-        self._project = settings.google_cloud_project
-        self._app_name = app_name or f"speaking-coach-auth-{self._project}"
-        self._timeout = timeout_seconds
-        self._app: firebase_admin.App | None = None
-        self._lock = threading.Lock()
+        self._app = LazyFirebaseApp(settings, app_name=app_name, timeout_seconds=timeout_seconds)
 
     def _firebase_app(self) -> firebase_admin.App:
-        if self._app is None:
-            with self._lock:
-                if self._app is None:
-                    ensure_emulator_env(EMULATOR_ENV, self._settings.firebase_auth_emulator_host)
-                    try:
-                        self._app = firebase_admin.get_app(self._app_name)
-                    except ValueError:  # not initialised yet in this process
-                        self._app = firebase_admin.initialize_app(
-                            options={"projectId": self._project, "httpTimeout": self._timeout},
-                            name=self._app_name,
-                        )
-        return self._app
+        return self._app.get()
 
     def custom_claims(self, uid: str) -> dict[str, Any]:
         try:

@@ -121,7 +121,20 @@ class CriterionScore(_Stored):
     metrics: dict[str, float] = Field(default_factory=dict)
 
 
-class Summary(_Stored):
+class _Graded(_Stored):
+    """What every result of a grading carries: which grading it is and what made it."""
+
+    generation: int = Field(
+        default=1, ge=1, description="The grading: 1 for the first, one more for each regrade."
+    )
+    versions: dict[str, str] = Field(
+        default_factory=dict,
+        description="What made this result: scoring, descriptors, rounding, analyzers and "
+        "their calibration, rule books, the judge's prompt and model.",
+    )
+
+
+class Summary(_Graded):
     """``sessions/{sid}/analysis/summary``: phase 1."""
 
     session_id: str
@@ -142,14 +155,6 @@ class Summary(_Stored):
     rounding_note: str
     grammar_issue_count: int = 0
     descriptors_version: str
-    generation: int = Field(
-        default=1, ge=1, description="The grading: 1 for the first, one more for each regrade."
-    )
-    versions: dict[str, str] = Field(
-        default_factory=dict,
-        description="What made this result: scoring, descriptors, rounding, analyzers and "
-        "their calibration, rule books, the judge's prompt and model.",
-    )
 
 
 class BetterAlternative(_Stored):
@@ -207,7 +212,7 @@ class PronunciationFeedback(_Stored):
     )
 
 
-class DeepAnalysis(_Stored):
+class DeepAnalysis(_Graded):
     """``sessions/{sid}/analysis/deep``: phase 2."""
 
     session_id: str
@@ -230,14 +235,6 @@ class DeepAnalysis(_Stored):
     )
     fluency: FluencyFeedback = FluencyFeedback()
     pronunciation: PronunciationFeedback = PronunciationFeedback()
-    generation: int = Field(
-        default=1, ge=1, description="The grading: 1 for the first, one more for each regrade."
-    )
-    versions: dict[str, str] = Field(
-        default_factory=dict,
-        description="What made this result: scoring, descriptors, rounding, analyzers and "
-        "their calibration, rule books, the judge's prompt and model.",
-    )
 
 
 class RegradeRecord(_Stored):
