@@ -150,11 +150,11 @@ locals {
       "roles/datastore.viewer", # /readyz reads one document to prove Firestore answers
     ]
     users = [
-      "roles/datastore.user",      # profiles, preferences, teacher links, audit records
-      "roles/firebaseauth.admin",  # roles live in custom claims; erasing deletes the account
+      "roles/datastore.user",     # profiles, preferences, teacher links, audit records
+      "roles/firebaseauth.admin", # roles live in custom claims; erasing deletes the account
     ]
     sessions = [
-      "roles/datastore.user",     # sessions, question memory
+      "roles/datastore.user",      # sessions, question memory
       "roles/firebaseauth.viewer", # revocation check of tokens on sensitive routes
     ]
     turns = [
@@ -178,12 +178,12 @@ locals {
 
   # Bucket roles per function: bucket key (audio, reports) => roles.
   bucket_roles = {
-    health          = { audio = ["roles/storage.objectViewer"] }                                   # /readyz lists one object
-    users           = { audio = ["roles/storage.objectUser"], reports = ["roles/storage.objectUser"] } # export signs links; erase deletes
-    sessions        = { audio = ["roles/storage.objectUser"] }                                     # examiner voice cache, signed links
-    turns           = { audio = ["roles/storage.objectUser"] }                                     # answers stored first; voice cache
-    results         = { reports = ["roles/storage.objectViewer"] }                                 # signed links to PDF reports
-    score_session   = { audio = ["roles/storage.objectViewer"] }                                   # reads answers for fluency/pronunciation
+    health          = { audio = ["roles/storage.objectViewer"] }                                         # /readyz lists one object
+    users           = { audio = ["roles/storage.objectUser"], reports = ["roles/storage.objectUser"] }   # export signs links; erase deletes
+    sessions        = { audio = ["roles/storage.objectUser"] }                                           # examiner voice cache, signed links
+    turns           = { audio = ["roles/storage.objectUser"] }                                           # answers stored first; voice cache
+    results         = { reports = ["roles/storage.objectViewer"] }                                       # signed links to PDF reports
+    score_session   = { audio = ["roles/storage.objectViewer"] }                                         # reads answers for fluency/pronunciation
     analyze_session = { audio = ["roles/storage.objectViewer"], reports = ["roles/storage.objectUser"] } # reads answers; writes the PDF
   }
 
@@ -194,7 +194,7 @@ locals {
     turns           = { topic_session_finished = ["roles/pubsub.publisher"] } # the examiner's closing turn publishes it
     results         = {}
     users           = {}
-    score_session   = { topic_analysis_requested = ["roles/pubsub.publisher"], topic_dead_letter = ["roles/pubsub.publisher"] }  # phase 2 next; poison forwarded
+    score_session   = { topic_analysis_requested = ["roles/pubsub.publisher"], topic_dead_letter = ["roles/pubsub.publisher"] } # phase 2 next; poison forwarded
     analyze_session = { topic_analysis_completed = ["roles/pubsub.publisher"], topic_dead_letter = ["roles/pubsub.publisher"] } # done; poison forwarded
   }
 
@@ -253,7 +253,7 @@ resource "google_service_account_iam_member" "self_signing" {
 # one may act as other service accounts. The source is read through a bucket grant (storage.tf).
 resource "google_project_iam_member" "build" {
   for_each = toset([
-    "roles/logging.logWriter",        # build logs
+    "roles/logging.logWriter",       # build logs
     "roles/artifactregistry.writer", # push the function's image to gcf-artifacts
   ])
   project = var.project_id
