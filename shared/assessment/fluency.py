@@ -34,7 +34,10 @@ Definitions (all over the whole test; "words" are lexical words, filled pauses l
   with the changed word related or a hesitation before the restart) or an explicit repair
   ("no, I mean", "or rather").
 
-The band mapping is data (``calibration/audio_v1.toml``); see ``sub_score``.
+The band mapping is data (``calibration/audio_v1.toml``): each measure mapped to a band along
+anchors, their weighted mean held to at most a margin above the weakest sign of hesitation
+(``hesitation_ceiling``: slow speech, pauses inside phrases, fillers, repairs), less a
+penalty when answers are short for their part in both time and words.
 """
 
 from __future__ import annotations
@@ -67,13 +70,14 @@ __all__ = [
     "fluency_analysis",
     "fluency_profile",
     "held_sounds",
+    "hesitation_ceiling",
     "silent_intervals",
     "syllables",
     "weighted_band",
 ]
 
 ANALYZER: Final = "fluency"
-VERSION: Final = "1.0.0"
+VERSION: Final = "1.1.0"
 CALIBRATION_FILE: Final = Path(__file__).with_name("calibration") / "audio_v1.toml"
 
 MIN_PAUSE_SECONDS: Final = 0.25
@@ -272,6 +276,19 @@ def weighted_band(
     if weight_sum <= 0:
         return None, bands
     return total / weight_sum, bands
+
+
+def hesitation_ceiling(bands: Mapping[str, float], rule: Mapping[str, Any]) -> float | None:
+    """The highest sub-score the signs of hesitation allow: ``rule["margin"]`` above the band
+    of the weakest of ``rule["components"]`` that was measured (None when none was).
+
+    The descriptors make each sign of effort a limit of its own (band 5 relies on repetition,
+    self-correction and/or slow speech), so fast speech must not buy back frequent repairs.
+    """
+    measured = [bands[name] for name in rule["components"] if name in bands]
+    if not measured:
+        return None
+    return min(measured) + float(rule["margin"])
 
 
 # ----------------------------------------------------------------------------- words
@@ -820,13 +837,15 @@ def _metrics(measured: Sequence[AnswerFluency], answers: Sequence[AnswerText]) -
 def _length_metrics(
     measured: Sequence[AnswerFluency], answers: Sequence[AnswerText]
 ) -> dict[str, float]:
-    expected = calibration()["fluency"]["answer_seconds"]
+    rules = calibration()["fluency"]
+    expected, enough_words = rules["answer_seconds"], rules["answer_words"]
     short = long = 0
     by_part: dict[int, list[float]] = {1: [], 2: [], 3: []}
     for answer, source in zip(measured, answers, strict=True):
         seconds = answer.speaking_seconds or source.duration_seconds
         low, high = expected[f"part{answer.part}"]
-        short += seconds < low
+        # Short: under the part's time and its words (a fast speaker's full answer is not).
+        short += seconds < low and answer.words < enough_words[f"part{answer.part}"]
         long += seconds > high
         by_part[answer.part].append(seconds)
     count = len(measured)
@@ -889,6 +908,10 @@ def fluency_analysis(
         )
     score, bands = weighted_band(metrics, rules["components"])
     if score is not None:
+        ceiling = hesitation_ceiling(bands, rules["ceiling"])
+        if ceiling is not None:
+            metrics["hesitation_ceiling"] = round(ceiling, 3)
+            score = min(score, ceiling)
         short_share = metrics["answers_short"] / max(1.0, metrics["answers"])
         score = max(0.0, min(9.0, score - rules["short_answer_penalty"] * short_share))
         metrics["short_answer_penalty"] = round(rules["short_answer_penalty"] * short_share, 3)

@@ -15,6 +15,7 @@ from shared.assessment.fluency import (
     find_repairs,
     fluency_analysis,
     fluency_profile,
+    hesitation_ceiling,
     silent_intervals,
     syllables,
 )
@@ -202,6 +203,15 @@ def test_mid_clause_share_over_the_test() -> None:
     assert metrics["mid_clause_pause_share"] == pytest.approx(0.6, abs=1e-3)
 
 
+def test_a_quick_speaker_who_says_enough_is_not_short() -> None:
+    # 70 words in 24.45 s: under Part 3's 30 s, but more than its 65 words.
+    answer = spoken(" ".join(["word"] * 70), turn_id="p3", part=3)
+    briefer = spoken(" ".join(["word"] * 60), turn_id="p3", part=3)
+
+    assert fluency_analysis([answer]).metrics["answers_short"] == 0
+    assert fluency_analysis([briefer]).metrics["answers_short"] == 1
+
+
 def test_answer_length_against_the_part() -> None:
     words = " ".join(["word"] * 100)  # 34.95 s of speaking
     answers = [
@@ -286,11 +296,47 @@ def test_every_fluency_component_is_a_metric_the_analyzer_reports() -> None:
     metrics = fluency_profile(answers).metrics
     settings = calibration()
 
-    assert settings["version"] == "audio_v1"
-    for name, spec in settings["fluency"]["components"].items():
+    assert settings["version"] == "audio_v1.1"
+    components = settings["fluency"]["components"]
+    for name, spec in components.items():
         assert name in metrics, name
         assert spec["weight"] > 0
         assert len(spec["anchors"]) >= 2
+    ceiling = settings["fluency"]["ceiling"]
+    assert set(ceiling["components"]) <= set(components)
+    assert 0 < ceiling["margin"] <= 2
+
+
+def test_the_weakest_sign_of_hesitation_caps_the_band() -> None:
+    rule = {"components": ["repairs_per_100_words", "speech_rate_wpm"], "margin": 1.0}
+
+    capped = hesitation_ceiling({"repairs_per_100_words": 5.0, "speech_rate_wpm": 9.0}, rule)
+    only_other = hesitation_ceiling({"mean_length_of_run": 4.0}, rule)
+
+    assert capped == pytest.approx(6.0)
+    assert only_other is None  # nothing measured that the rule names
+
+
+def _fast_but_repairing(turn_id: str) -> AnswerText:
+    # No pause anywhere and quick, but a restart or a word said twice every 10-12 words.
+    script = (
+        "I think I think that my city is a nice place to live because the the parks are big "
+        "and I go I went there with my friends on Sundays and we we walk around the lake and "
+        "then we have lunch in a small cafe near the the station where the food is good and "
+        "cheap and my my brother works there so he he gives us a good table by the window"
+    )
+    return spoken(script, turn_id=turn_id, part=3)
+
+
+def test_fast_speech_does_not_buy_back_frequent_repairs() -> None:
+    result = fluency_analysis([_fast_but_repairing("a"), _fast_but_repairing("b")])
+
+    assert result.sub_score is not None
+    repairs_band = result.metrics["band_repairs_per_100_words"]
+    assert repairs_band <= 5.0  # a repair every 10-12 words: relies on them
+    assert result.metrics["band_speech_rate_wpm"] == 9.0
+    assert result.metrics["hesitation_ceiling"] == pytest.approx(repairs_band + 1.0, abs=0.01)
+    assert result.sub_score <= repairs_band + 1.0 + 1e-9
 
 
 @pytest.mark.parametrize(
