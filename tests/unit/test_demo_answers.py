@@ -16,6 +16,7 @@ from devstack.demo_answers import (
     ANY,
     LEVELS,
     WORD_LIMITS,
+    AnswerStage,
     DemoAnswer,
     DemoAnswers,
     DemoAnswersError,
@@ -147,6 +148,21 @@ def test_band_5_answers_hesitate_far_more_than_band_7(answers: DemoAnswers) -> N
     assert per_100_words(5, fillers) > 3 * per_100_words(7, fillers)
     assert per_100_words(5, pauses) >= 1.0
     assert per_100_words(5, pauses) > 3 * per_100_words(7, pauses)
+
+
+@pytest.mark.parametrize("stage", ["part1", "long_turn", "part3"])
+def test_band_5_evaluation_answers_hesitate_at_intermediate_learner_rates(
+    answers: DemoAnswers, stage: AnswerStage
+) -> None:
+    # bench.band_levels speaks the first five of each stage; the header of the file gives the
+    # rates (from fluency research on intermediate learners).
+    evaluated = answers.of(5, stage)[:5]
+    said = sum(a.word_count for a in evaluated)
+    pauses = sum(isinstance(part, float) for a in evaluated for part in a.parts)
+    fillers = sum(1 for a in evaluated for w in words(a.text) if w in FILLED_PAUSES)
+
+    assert 10 <= said / pauses <= 18
+    assert 4 <= 100 * fillers / said <= 9
 
 
 def test_pause_markup_is_spoken_as_silences_between_words() -> None:
