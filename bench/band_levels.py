@@ -22,6 +22,12 @@ inside clauses and at boundaries, filled pauses per 100 words, repetitions and
 self-corrections per 100 words), each fluency component's band, and the sub-scores before
 rounding (fluency, text coherence, the Fluency and Coherence blend, lexis, grammar,
 pronunciation).
+
+Last run (2026-11-22, demo answers 2026.11.3, audio_v1.1, text_v1.1): voice slt, band 5
+mean 5.30 (FC 5.0, LR 5.6, GRA 5.2, P 5.0), band 7 mean 6.70 (FC 8.0, LR 7.0, GRA 6.4,
+P 4.8), difference +1.40; voice kal 5.30 / 7.00, +1.70. Before (audio_v1, text_v1, demo
+answers 2026.11.2, slt): 5.80 / 6.40, +0.60, band-5 FC 6.8 (fast speech and runs of 19
+words outweighed 6 mid-clause pauses a minute).
 """
 
 from __future__ import annotations
