@@ -31,8 +31,10 @@ Sections:
 
 Last run (2026-11-22, 2 vCPU): (a) silent pauses 79 found of 79 placed (81 found, P 0.98),
 edge errors median 11 ms, p90 28 ms. Held hesitations, product fillprob: "uh"/"er" 36 found
-of 39 (31 right: P 0.86, R 0.79, count -8%, p90 229 ms: the rms voice's stretched "uh" has a
-gap inside it); "um" 39 of 40 (36 right: P 0.92, R 0.90, count -2%, p90 98 ms). Before held
+of 39 (31 right: P 0.86, R 0.79, count -8%, edges median 19 ms, p90 140 ms: awb's are late by
+~250 ms, rms's creaky vowels are missed); "um" 39 of 40 (36 right: P 0.92, R 0.90, count -2%,
+p90 98 ms). Placed hesitations are the vowel without flite's trailing breath
+(``_vocalisation``); with the breath in the truth span "uh"/"er" p90 was 229 ms. Before held
 sounds were counted, the recogniser alone found 41% ("uh"/"er") and 20% ("um"). (b) 141 pairs:
 win rate 89.4%, AUC 0.845, precision 0.56 / recall 0.52 at z <= -2.5. (c) phase 1 0.19 s
 for 11.6 minutes; parselmouth 1.9 s; alignment ~0.1 x real time (92% of words in 60 s).
@@ -42,7 +44,8 @@ Why rms's "uh"/"er" (R 0.56, median edge error 180 ms) fall short, measured fram
 comes 90-150 ms of silence, then a breath 60-300 ms long about 30 dB below the vowel, voiced
 in only 25-50% of its frames and 8-12 apart in mean cepstrum from the vowel (a held sound's
 frames stay within 2.5); the longer stretches also start with a breath ~35 dB down and 0.3 s
-of silence, and ``_trimmed`` (35 dB) keeps both breaths inside the expected span. The held
+of silence, and ``_trimmed`` (35 dB) kept both breaths inside the expected span (now cut off by
+``_vocalisation``). The held
 vowel itself is voiced in 56-74% of frames (its falling pitch creaks) against the 80% the
 detector asks. So merging sounds across gaps under 100 ms whose spectra match would not
 join these (the gap is longer, the spectra differ); what is left is the truth span taking in
@@ -131,10 +134,40 @@ def _trimmed(pcm16: bytes) -> np.ndarray:
     breath 35-40 dB down: both are silence to a listener, so the placed silences are exact.
     """
     x = np.frombuffer(pcm16, dtype="<i2").astype(np.float64)
-    frames = len(x) // 160
-    rms = np.sqrt(np.mean(x[: frames * 160].reshape(frames, 160) ** 2, axis=1))
-    loud = np.flatnonzero(rms > rms.max() * 10 ** (-35 / 20))
+    loud = np.flatnonzero(_frame_levels(x) > _frame_levels(x).max() * 10 ** (-35 / 20))
     return x[max(0, (loud[0] - 1) * 160) : (loud[-1] + 2) * 160]
+
+
+def _frame_levels(x: np.ndarray) -> np.ndarray:
+    frames = len(x) // 160
+    levels: np.ndarray = np.sqrt(np.mean(x[: frames * 160].reshape(frames, 160) ** 2, axis=1))
+    return levels
+
+
+# Some flite voices (rms, awb) follow a stretched hesitation with 90-150 ms of silence and a
+# breath about 30 dB below the vowel, and start the longer ones with a breath too. A listener
+# hears the held vowel as the hesitation and the breath as silence, so the placed hesitation
+# is the one continuous sound around the loudest frame (gaps under 50 ms do not split it).
+HESITATION_GAP_FRAMES = 5
+
+
+def _vocalisation(x: np.ndarray) -> np.ndarray:
+    """The continuous stretch of sound (35 dB floor) that holds the clip's loudest frame."""
+    levels = _frame_levels(x)
+    loud = levels > levels.max() * 10 ** (-35 / 20)
+    peak = int(np.argmax(levels))
+    start = end = peak
+    quiet = 0
+    while start > 0 and quiet < HESITATION_GAP_FRAMES:
+        start -= 1
+        quiet = 0 if loud[start] else quiet + 1
+    start += quiet
+    quiet = 0
+    while end < len(levels) - 1 and quiet < HESITATION_GAP_FRAMES:
+        end += 1
+        quiet = 0 if loud[end] else quiet + 1
+    end -= quiet
+    return x[max(0, (start - 1) * 160) : (end + 2) * 160]
 
 
 @functools.lru_cache(maxsize=256)
@@ -153,9 +186,9 @@ def hesitation(word: str, voice: str, seconds: float) -> np.ndarray:
     """A hesitation ("uh", "um", "er") as speakers make it: the vowel held for about
     ``seconds`` (flite's own word, its durations stretched to that length), falling in pitch
     as flite says a word on its own. Returned trimmed to its sound."""
-    base = len(_trimmed(_flite_stretched(word, voice, 1.0))) / RATE
+    base = len(_vocalisation(_trimmed(_flite_stretched(word, voice, 1.0)))) / RATE
     stretch = round(max(1.0, seconds / max(0.05, base)), 2)
-    return _trimmed(_flite_stretched(word, voice, stretch))
+    return _vocalisation(_trimmed(_flite_stretched(word, voice, stretch)))
 
 
 def _pcm(signal: np.ndarray, noise_dbfs: float, seed: int) -> bytes:
