@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal, Protocol, TypeVar
 
 from shared.models.identity import Caller, Role
@@ -238,3 +238,34 @@ class Clock(Protocol):
     def now(self) -> datetime:
         """The current time, timezone-aware (UTC)."""
         ...
+
+
+# --- The conventions above, enforced the same way by every DocumentStore -----------------------
+def split_document_path(path: str) -> list[str]:
+    """Segments of a document path (``users/u1/drills/d7``); ValueError unless well formed."""
+    segments = path.split("/")
+    if not path or any(not segment for segment in segments) or len(segments) % 2:
+        raise ValueError(f"{path!r} is not a document path (collection/id[/collection/id...])")
+    return segments
+
+
+def split_collection_path(path: str) -> list[str]:
+    """Segments of a collection path (``sessions``, ``users/u1/drills``)."""
+    segments = path.split("/")
+    if not path or any(not segment for segment in segments) or not len(segments) % 2:
+        raise ValueError(f"{path!r} is not a collection path (collection[/id/collection...])")
+    return segments
+
+
+def stored_value(value: Any) -> Any:
+    """A deep copy of ``value`` as a DocumentStore stores it: mappings with string keys,
+    tuples as lists, datetimes in UTC; naive datetimes are refused."""
+    if isinstance(value, Mapping):
+        return {str(key): stored_value(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [stored_value(item) for item in value]
+    if isinstance(value, datetime):
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError("datetimes stored in Firestore must be timezone-aware")
+        return value.astimezone(UTC)
+    return value

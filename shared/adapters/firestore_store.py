@@ -28,7 +28,15 @@ from shared import errors
 from shared.adapters._emulator import ensure_emulator_env
 from shared.adapters.failures import dependency_unavailable
 from shared.config import Settings
-from shared.ports import Document, Query, ReadAfterWriteError, Transaction
+from shared.ports import (
+    Document,
+    Query,
+    ReadAfterWriteError,
+    Transaction,
+    split_collection_path,
+    split_document_path,
+    stored_value,
+)
 
 T = TypeVar("T")
 
@@ -79,35 +87,6 @@ def _write_retry(total_seconds: float) -> Retry:
     )
 
 
-def split_document_path(path: str) -> list[str]:
-    """Segments of a document path (``users/u1/drills/d7``); ValueError unless well formed."""
-    segments = path.split("/")
-    if not path or any(not segment for segment in segments) or len(segments) % 2:
-        raise ValueError(f"{path!r} is not a document path (collection/id[/collection/id...])")
-    return segments
-
-
-def split_collection_path(path: str) -> list[str]:
-    """Segments of a collection path (``sessions``, ``users/u1/drills``)."""
-    segments = path.split("/")
-    if not path or any(not segment for segment in segments) or not len(segments) % 2:
-        raise ValueError(f"{path!r} is not a collection path (collection[/id/collection...])")
-    return segments
-
-
-def to_firestore(value: Any) -> Any:
-    """A deep copy of ``value`` as Firestore stores it; refuses naive datetimes."""
-    if isinstance(value, Mapping):
-        return {str(key): to_firestore(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [to_firestore(item) for item in value]
-    if isinstance(value, datetime):
-        if value.tzinfo is None or value.utcoffset() is None:
-            raise ValueError("datetimes stored in Firestore must be timezone-aware")
-        return value.astimezone(UTC)
-    return value
-
-
 def from_firestore(value: Any) -> Any:
     """Plain Python values: Firestore's DatetimeWithNanoseconds become aware UTC datetimes."""
     if isinstance(value, dict):
@@ -148,11 +127,11 @@ class _FirestoreTransaction:
         return self._store._document(path, snapshot)
 
     def create(self, path: str, data: Mapping[str, Any]) -> None:
-        self._transaction.create(self._store._ref(path), to_firestore(data))
+        self._transaction.create(self._store._ref(path), stored_value(data))
         self._wrote = True
 
     def set(self, path: str, data: Mapping[str, Any], *, merge: bool = False) -> None:
-        self._transaction.set(self._store._ref(path), to_firestore(data), merge=merge)
+        self._transaction.set(self._store._ref(path), stored_value(data), merge=merge)
         self._wrote = True
 
     def delete(self, path: str) -> None:
@@ -217,7 +196,7 @@ class FirestoreStore:
 
     def create(self, path: str, data: Mapping[str, Any]) -> bool:
         ref = self._ref(path)
-        payload = to_firestore(data)
+        payload = stored_value(data)
         with self._answering("create"):
             try:
                 ref.create(payload, timeout=self.timeout_seconds, retry=self._write_retry)
@@ -227,7 +206,7 @@ class FirestoreStore:
 
     def set(self, path: str, data: Mapping[str, Any], *, merge: bool = False) -> None:
         ref = self._ref(path)
-        payload = to_firestore(data)
+        payload = stored_value(data)
         with self._answering("set"):
             ref.set(payload, merge=merge, timeout=self.timeout_seconds, retry=self._write_retry)
 
@@ -242,7 +221,7 @@ class FirestoreStore:
         for where in query.where:
             ref = ref.where(
                 filter=FieldFilter(
-                    where.field, _OPERATORS.get(where.op, where.op), to_firestore(where.value)
+                    where.field, _OPERATORS.get(where.op, where.op), stored_value(where.value)
                 )
             )
         for order in query.order_by:

@@ -52,12 +52,12 @@ from google.auth import exceptions as auth_exceptions
 from google.auth.credentials import Credentials
 from pydantic import ValidationError
 
+from shared.adapters.google_calls import google_resilience
 from shared.errors import InternalError
 from shared.language_errors import NoModelAnswer
 from shared.logging import get_logger
 from shared.models.language import Generation, GenerationRequest
 from shared.prompts.quoting import quote_learner_text
-from shared.resilience import CircuitBreaker, Resilience
 
 if TYPE_CHECKING:
     from google import genai
@@ -204,20 +204,12 @@ class GeminiLanguageModel:
         self._credentials = credentials
         self._client: genai.Client | None = None
         self._lock = threading.Lock()
-        self._resilience = Resilience(
-            name=DEPENDENCY,
-            timeout_seconds=config.timeout_seconds,
-            attempts=config.attempts,
-            deadline_seconds=config.deadline_seconds,
+        self._resilience = google_resilience(
+            DEPENDENCY,
+            config,
             transient=(_Transient,),
             # A refusal or an unreadable answer proves the service is up: no breaker failure.
             answered=(_Refused, _Unreadable),
-            breaker=CircuitBreaker(
-                DEPENDENCY,
-                failure_threshold=config.breaker_failures,
-                reset_timeout_seconds=config.breaker_reset_seconds,
-                clock=clock,
-            ),
             sleep=sleep,
             clock=clock,
         )

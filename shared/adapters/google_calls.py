@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Final
+from typing import Final, Protocol
 
 import requests
 from google.api_core import exceptions as gexc
@@ -26,30 +26,46 @@ TRANSIENT: Final[tuple[type[BaseException], ...]] = (
 )
 
 
+class CallPolicy(Protocol):
+    """The resilience fields every Google adapter's config carries."""
+
+    @property
+    def timeout_seconds(self) -> float: ...
+    @property
+    def attempts(self) -> int: ...
+    @property
+    def deadline_seconds(self) -> float: ...
+    @property
+    def breaker_failures(self) -> int: ...
+    @property
+    def breaker_reset_seconds(self) -> float: ...
+
+
 def google_resilience(
     dependency: str,
+    policy: CallPolicy,
     *,
-    timeout_seconds: float,
-    attempts: int,
-    deadline_seconds: float,
-    breaker_failures: int,
-    breaker_reset_seconds: float,
+    transient: tuple[type[BaseException], ...] = TRANSIENT,
+    answered: tuple[type[BaseException], ...] = (gexc.GoogleAPICallError,),
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
 ) -> Resilience:
-    """The call policy of one Google API adapter (one breaker per adapter instance)."""
+    """The call policy of one Google API adapter (one breaker per adapter instance).
+
+    ``answered`` failures prove the service answered (a refusal: 400, 403...), so they do
+    not count towards opening the breaker.
+    """
     return Resilience(
         name=dependency,
-        timeout_seconds=timeout_seconds,
-        attempts=attempts,
-        deadline_seconds=deadline_seconds,
-        transient=TRANSIENT,
-        # A refusal (400, 403...) proves the service answered: it does not open the breaker.
-        answered=(gexc.GoogleAPICallError,),
+        timeout_seconds=policy.timeout_seconds,
+        attempts=policy.attempts,
+        deadline_seconds=policy.deadline_seconds,
+        transient=transient,
+        answered=answered,
         breaker=CircuitBreaker(
             dependency,
-            failure_threshold=breaker_failures,
-            reset_timeout_seconds=breaker_reset_seconds,
+            failure_threshold=policy.breaker_failures,
+            reset_timeout_seconds=policy.breaker_reset_seconds,
             clock=clock,
         ),
         sleep=sleep,

@@ -188,16 +188,7 @@ class GoogleSpeechToText:
         self._credentials = credentials
         self._client: speech_v2.SpeechClient | None = None
         self._lock = threading.Lock()
-        self._resilience = google_resilience(
-            DEPENDENCY,
-            timeout_seconds=config.timeout_seconds,
-            attempts=config.attempts,
-            deadline_seconds=config.deadline_seconds,
-            breaker_failures=config.breaker_failures,
-            breaker_reset_seconds=config.breaker_reset_seconds,
-            sleep=sleep,
-            clock=clock,
-        )
+        self._resilience = google_resilience(DEPENDENCY, config, sleep=sleep, clock=clock)
 
     @property
     def model(self) -> str:

@@ -119,16 +119,7 @@ class GoogleTextToSpeech:
         self._credentials = credentials
         self._client: texttospeech.TextToSpeechClient | None = None
         self._lock = threading.Lock()
-        self._resilience = google_resilience(
-            DEPENDENCY,
-            timeout_seconds=config.timeout_seconds,
-            attempts=config.attempts,
-            deadline_seconds=config.deadline_seconds,
-            breaker_failures=config.breaker_failures,
-            breaker_reset_seconds=config.breaker_reset_seconds,
-            sleep=sleep,
-            clock=clock,
-        )
+        self._resilience = google_resilience(DEPENDENCY, config, sleep=sleep, clock=clock)
 
     def voice_identity(self, voice: str) -> str:
         """What decides the sound of ``voice`` here (the voice cache keys on it)."""

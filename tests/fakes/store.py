@@ -24,11 +24,21 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, TypeVar
 
 from shared import errors
-from shared.ports import Document, OrderBy, Query, ReadAfterWriteError, Transaction, Where
+from shared.ports import (
+    Document,
+    OrderBy,
+    Query,
+    ReadAfterWriteError,
+    Transaction,
+    Where,
+    split_collection_path,
+    split_document_path,
+    stored_value,
+)
 
 T = TypeVar("T")
 
@@ -36,33 +46,6 @@ _RANGE = {"<", "<=", ">", ">="}
 _INEQUALITY = _RANGE | {"!=", "not-in"}
 _OPERATORS = {"==", "!=", "<", "<=", ">", ">=", "in", "not-in", "array-contains"}
 _MISSING = object()
-
-
-def split_document_path(path: str) -> list[str]:
-    segments = path.split("/")
-    if not path or any(not segment for segment in segments) or len(segments) % 2:
-        raise ValueError(f"{path!r} is not a document path (collection/id[/collection/id...])")
-    return segments
-
-
-def split_collection_path(path: str) -> list[str]:
-    segments = path.split("/")
-    if not path or any(not segment for segment in segments) or not len(segments) % 2:
-        raise ValueError(f"{path!r} is not a collection path (collection[/id/collection...])")
-    return segments
-
-
-def normalise(value: Any) -> Any:
-    """A deep copy of ``value`` as Firestore would store it."""
-    if isinstance(value, Mapping):
-        return {str(key): normalise(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [normalise(item) for item in value]
-    if isinstance(value, datetime):
-        if value.tzinfo is None or value.utcoffset() is None:
-            raise ValueError("datetimes stored in Firestore must be timezone-aware")
-        return value.astimezone(UTC)
-    return value
 
 
 def copy_out(value: Any) -> Any:
@@ -124,7 +107,7 @@ def _matches(data: Mapping[str, Any], where: Where) -> bool:
     actual = _lookup(data, where.field)
     if actual is _MISSING:
         return False
-    wanted = normalise(where.value)
+    wanted = stored_value(where.value)
     op = where.op
     if op == "==":
         if wanted is None:
@@ -184,11 +167,11 @@ class _FakeTransaction:
 
     def create(self, path: str, data: Mapping[str, Any]) -> None:
         split_document_path(path)
-        self.writes.append(("create", path, normalise(data), False))
+        self.writes.append(("create", path, stored_value(data), False))
 
     def set(self, path: str, data: Mapping[str, Any], *, merge: bool = False) -> None:
         split_document_path(path)
-        self.writes.append(("set", path, normalise(data), merge))
+        self.writes.append(("set", path, stored_value(data), merge))
 
     def delete(self, path: str) -> None:
         split_document_path(path)
@@ -236,7 +219,7 @@ class FakeStore:
 
     def create(self, path: str, data: Mapping[str, Any]) -> bool:
         split_document_path(path)
-        payload = normalise(data)
+        payload = stored_value(data)
         self._check_available()
         with self._lock:
             if path in self._docs:
@@ -246,7 +229,7 @@ class FakeStore:
 
     def set(self, path: str, data: Mapping[str, Any], *, merge: bool = False) -> None:
         split_document_path(path)
-        payload = normalise(data)
+        payload = stored_value(data)
         self._check_available()
         with self._lock:
             self._write(path, payload, merge)
