@@ -4,34 +4,17 @@ for the scoring tests; and the CloudEvents that Eventarc would deliver for it.""
 from __future__ import annotations
 
 import base64
-import importlib
 import itertools
 import json
 from collections.abc import Sequence
 from typing import Any
 
-import pytest
 from cloudevents.http import CloudEvent
 
 from tests.unit.session_support import Examiner, answer_audio
 
 _EVENT_IDS = itertools.count(1)
 
-
-def _analyzers_present() -> bool:
-    try:
-        for module in ("text_scoring", "fluency", "grammar_errors", "pronunciation"):
-            importlib.import_module(f"shared.assessment.{module}")
-    except ImportError:
-        return False
-    return True
-
-
-# The analyzers land separately; without them these tests skip, and the degraded path (every
-# criterion not scored, with the reason) is what the tests that run either way check.
-needs_analyzers = pytest.mark.skipif(
-    not _analyzers_present(), reason="the shared.assessment analyzers are not in this checkout"
-)
 
 # Six answers of a learner around band 6: enough speech (about 3 minutes, 400 words) for
 # every criterion, a few grammar slips, some linking words.

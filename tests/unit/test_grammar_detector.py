@@ -28,10 +28,6 @@ from shared.models.assessment import AnswerText, GrammarCheck, TimedWord
 from shared.scoring import analyzers, phase2
 from shared.scoring.analyzers import AnalyzerMissing
 
-needs_model = pytest.mark.skipif(
-    not naturalness.available(), reason="pocketsphinx's language model is not installed"
-)
-
 
 def _shipped() -> dict[str, Any]:
     raw: dict[str, Any] = json.loads(WEIGHTS_PATH.read_text(encoding="utf-8"))
@@ -101,14 +97,12 @@ def test_weights_fitted_on_other_word_lists_are_rejected(tmp_path: Path) -> None
 # --- behaviour --------------------------------------------------------------------------------
 
 
-@needs_model
 def test_one_row_of_features_per_word() -> None:
     tokens, rows = word_features("Yesterday he go to the school, and buyed two apple.")
     assert [t.text for t in tokens][:4] == ["Yesterday", "he", "go", "to"]
     assert rows.shape == (10, len(FEATURES))
 
 
-@needs_model
 @pytest.mark.parametrize(
     ("sentence", "word"),
     [
@@ -123,7 +117,6 @@ def test_words_a_careful_editor_would_change_score_high(sentence: str, word: str
     assert scores[word] >= load_detector().threshold
 
 
-@needs_model
 @pytest.mark.parametrize(
     "sentence",
     [
@@ -137,7 +130,6 @@ def test_fluent_sentences_get_no_checks(sentence: str) -> None:
     assert check_phrases(sentence) == []
 
 
-@needs_model
 def test_checks_are_tentative_phrases_with_a_confidence() -> None:
     text = "Yesterday he go to the school and buyed two apple."
     checks = check_phrases(text, turn_id="t1")
@@ -151,7 +143,6 @@ def test_checks_are_tentative_phrases_with_a_confidence() -> None:
         assert "not a confirmed error" in check.note
 
 
-@needs_model
 def test_phrases_the_rules_already_report_are_left_out() -> None:
     text = "People is very happy because they has many money."
     everything = check_phrases(text)
@@ -163,7 +154,6 @@ def test_phrases_the_rules_already_report_are_left_out() -> None:
         assert all(check.end <= i.start or check.start >= i.end for i in reported)
 
 
-@needs_model
 def test_a_lower_threshold_flags_more_and_adjacent_words_join_one_phrase() -> None:
     text = "People is very happy because they has many money."
     strict = check_phrases(text, threshold=0.99)
@@ -194,7 +184,6 @@ def _inputs(text: str) -> Any:
     return SimpleNamespace(answers=(answer,), first_language=None)
 
 
-@needs_model
 def test_phase_two_lists_checks_with_times_away_from_the_errors() -> None:
     inputs = _inputs("Yesterday he go to the school and buyed two apple")
     errors = phase2._grammar_errors(inputs)

@@ -93,7 +93,6 @@ def test_quick_tracker_follows_a_pitch_glide() -> None:
 
 
 def test_praat_and_quick_trackers_agree_on_a_tone() -> None:
-    pytest.importorskip("parselmouth")
     from shared.assessment.pronunciation import praat_track
 
     pcm = bytes(voiced(lambda t: np.full_like(t, 180.0), 1.0).astype("<i2").tobytes())

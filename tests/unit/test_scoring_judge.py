@@ -18,7 +18,7 @@ from shared.scoring.judge import JUDGE_TEMPLATE, judge_request
 from shared.scoring.merge import verbatim_in
 from tests.fakes.language_model import FAKE_MODEL, ScriptedLanguageModel
 from tests.unit.conftest import FakeWorld
-from tests.unit.scoring_support import ANSWERS, finish_a_test, needs_analyzers
+from tests.unit.scoring_support import ANSWERS, finish_a_test
 from tests.unit.session_support import Client, Examiner, install_examiner
 
 INJECTION = (
@@ -77,7 +77,6 @@ def _turns(examiner: Examiner, session_id: str) -> dict[str, str]:
     return {t["turn_id"]: t["transcript"] for t in session["turns"] if t["scored"]}
 
 
-@needs_analyzers
 def test_invented_quotes_are_dropped_and_audio_bands_stay_within_one(examiner: Examiner) -> None:
     session_id = finish_a_test(examiner, seconds=20.0)
     summary = _summary(examiner, session_id)
@@ -124,7 +123,6 @@ def test_invented_quotes_are_dropped_and_audio_bands_stay_within_one(examiner: E
     assert [(a.original, a.better) for a in alternatives] == [("very tiring", "exhausting")]
 
 
-@needs_analyzers
 def test_a_transcript_that_asks_for_band_9_stays_data_and_moves_nothing_far(
     examiner: Examiner,
 ) -> None:

@@ -13,7 +13,7 @@ from shared.scoring.documents import Summary, summary_path
 from shared.scoring.inputs import load_finished_session, load_inputs
 from shared.scoring.phase1 import summarise
 from tests.unit.conftest import FakeWorld
-from tests.unit.scoring_support import ANSWERS, finish_a_test, needs_analyzers
+from tests.unit.scoring_support import ANSWERS, finish_a_test
 from tests.unit.session_support import Client, Examiner, install_examiner
 
 
@@ -40,7 +40,6 @@ def _transcripts(examiner: Examiner, session_id: str) -> dict[str, str]:
     return {turn["turn_id"]: turn["transcript"] for turn in session["turns"]}
 
 
-@needs_analyzers
 def test_every_criterion_gets_a_whole_band_a_descriptor_and_checkable_evidence(
     examiner: Examiner, finished: str
 ) -> None:
@@ -73,7 +72,6 @@ def test_every_criterion_gets_a_whole_band_a_descriptor_and_checkable_evidence(
     assert message.attributes["session_id"] == finished
 
 
-@needs_analyzers
 def test_the_summary_is_the_same_document_every_time(examiner: Examiner, finished: str) -> None:
     container = get_container()
     session, _ = load_finished_session(container.store, finished)
@@ -99,7 +97,6 @@ def test_too_little_speech_scores_nothing_and_says_why(examiner: Examiner) -> No
         assert "too little scored speech" in (score.not_scored_reason or "")
 
 
-@needs_analyzers
 def test_without_audio_pronunciation_is_not_scored_and_there_is_no_overall_band(
     examiner: Examiner, finished: str
 ) -> None:
