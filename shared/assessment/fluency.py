@@ -22,13 +22,17 @@ Definitions (all over the whole test; "words" are lexical words, filled pauses l
   determiner, preposition, auxiliary or conjunction are always mid-clause: the speaker has
   committed to a phrase and stopped inside it.
 - filled pause: a run of um/uh/er (``TimedWord.filled_pause``) with no silent pause inside.
-  With the audio, also a *held sound* the recogniser took for a word: a stretch of sound
-  between two silences (at least 30 ms each), 0.2-1.2 s long, voiced nearly throughout, with
-  a spectrum that holds still for part of it (a vowel or a hum held, as in "uhh", "umm"),
-  and whose one or two recognised words lie inside it (a word that runs on past the
-  silence is a word with a stop in it, not a hesitation). pocketsphinx hears a held "um" as
-  "them", "and" or "I'm" far more often than as a filler; those words are then counted as a
-  filled pause, not as words. Measured on synthetic hesitations by ``bench/audio_eval.py``.
+  With the audio, also a *held sound*: a stretch of sound between two silences (at least
+  30 ms each), 0.2-1.2 s long, voiced nearly throughout (90% of 10 ms frames), with a
+  spectrum that holds still for part of it (a vowel or a hum held, as in "uhh", "umm"; a
+  larger part when the recogniser heard two words in it), holding at most two recognised
+  words besides fillers, each inside it (a word that runs on past the silence is a word
+  with a stop in it, not a hesitation), or none at all. pocketsphinx hears a held "um" as
+  "them", "and" or "I'm" far more often than as a filler, and often hears the start of a
+  held "er" as "the" or "though"; those words are then counted as the hesitation, not as
+  words. A held sound is one hesitation whose edges are its silences, plus the hum of an
+  "um" when that comes after a dip under 60 ms. Measured on synthetic hesitations by
+  ``bench/audio_eval.py`` (answers it was tuned on and answers held out).
 - repetition: a word or a 2-3 word chunk said again at once ("I I", "in the in the").
 - self-correction: a restart that changes a word ("I go, I went", "my brother, my sister",
   with the changed word related or a hesitation before the restart) or an explicit repair
@@ -91,10 +95,15 @@ _EDGE_SILENCE_SECONDS: Final = 0.06
 # must be voiced, and the share of frames whose spectrum holds still.
 _HELD_BORDER_SECONDS: Final = 0.03
 _HELD_SECONDS: Final = (0.2, 1.2)
-_HELD_VOICED_SHARE: Final = 0.8
-_HELD_STABLE_SHARE: Final = 0.1
+_HELD_VOICED_SHARE: Final = 0.9
+# Holding still: the share of frames for a sound with one recognised word (or none), and for
+# one with two (two real words said together change more than one word drawn out).
+_HELD_STABLE_SHARE: Final = (0.1, 0.2)
 _HELD_WORD_INSIDE: Final = 0.7  # share of each overlapping word's time inside the sound
-_HELD_MAX_WORDS: Final = 2
+_HELD_MAX_WORDS: Final = 2  # recognised words (not fillers) a held sound may hold
+# The hum of an "um" after its vowel: at most this far after it, at most this long.
+_HUM_GAP_SECONDS: Final = 0.06
+_HUM_SECONDS: Final = 0.15
 _STABLE_CEPSTRAL_SD: Final = 2.5  # spread of 12 cepstra over +-50 ms, below = holding still
 _RATE_HZ: Final = 16000
 _FRAME: Final = 160  # 10 ms
@@ -450,21 +459,40 @@ def held_sounds(
     ends = [*(start for start, _ in silences), total]
     found: list[tuple[float, float]] = []
     low, high = _HELD_SECONDS
-    for start, end in zip(starts, ends, strict=True):
+    for index, (start, end) in enumerate(zip(starts, ends, strict=True)):
         if not low <= end - start <= high:
             continue
         inside = [w for w in words if min(end, w.end) - max(start, w.start) > 0.02]
-        if not 1 <= len(inside) <= _HELD_MAX_WORDS or any(w.filled_pause for w in inside):
+        lexical = [w for w in inside if not w.filled_pause]
+        if len(lexical) > _HELD_MAX_WORDS:
             continue
         if any(
             min(end, w.end) - max(start, w.start) < _HELD_WORD_INSIDE * (w.end - w.start)
-            for w in inside
+            for w in lexical
         ):
             continue  # a word runs on past the silence: a stop inside a word
         voiced, stable = _held_sound(samples[round(start * _RATE_HZ) : round(end * _RATE_HZ)])
-        if voiced >= _HELD_VOICED_SHARE and stable >= _HELD_STABLE_SHARE:
-            found.append((start, end))
+        needed = _HELD_STABLE_SHARE[min(1, max(0, len(lexical) - 1))]
+        if voiced >= _HELD_VOICED_SHARE and stable >= needed:
+            found.append((start, _hum_after(index, starts, ends, words)))
     return found
+
+
+def _hum_after(
+    index: int, starts: Sequence[float], ends: Sequence[float], words: Sequence[TimedWord]
+) -> float:
+    """Where the held sound ``index`` ends, taking in the hum of an "um": a short sound
+    right after it (the nasal, quieter than the vowel, often just below the silence
+    threshold at the join) that holds the middle of no recognised word."""
+    end = ends[index]
+    if index + 1 >= len(starts):
+        return end
+    gap, tail = starts[index + 1] - end, ends[index + 1] - starts[index + 1]
+    if gap > _HUM_GAP_SECONDS or tail > _HUM_SECONDS:
+        return end
+    if any(starts[index + 1] < (w.start + w.end) / 2 < ends[index + 1] for w in words):
+        return end
+    return ends[index + 1]
 
 
 def _with_held_sounds(
@@ -560,12 +588,20 @@ def _filled_pauses(
 ) -> list[tuple[float, float]]:
     """Hesitations: runs of filled-pause words with no silent pause inside.
 
-    With the audio's ``silences``, each is widened to the sound around it (between the
-    silences either side, never into the neighbouring words) and dropped when that sound is
-    shorter than ``_MIN_FILLER_SECONDS``: pocketsphinx gives a hesitation a one-phone filler of
-    30-60 ms anywhere in the sound, and when the sound around it is that short it was a
-    stretch of a word, not an "uh".
+    With the audio's ``silences``, each held sound is a hesitation with its own edges (the
+    silences around it), whatever words the recogniser heard in it, and each run of other
+    filled-pause words is widened to the sound around it (between the silences either side,
+    never into the neighbouring words) and dropped when that sound is shorter than
+    ``_MIN_FILLER_SECONDS``: pocketsphinx gives a hesitation a one-phone filler of 30-60 ms
+    anywhere in the sound, and when the sound around it is that short it was a stretch of a
+    word, not an "uh".
     """
+    if silences is not None:
+        words = [
+            word
+            for word in words
+            if not any(min(b, word.end) - max(a, word.start) > 0.02 for a, b in held)
+        ]
     spans: list[list[float]] = []
     neighbours: list[list[float]] = []  # end of the word before, start of the word after
     previous_end = 0.0
@@ -580,22 +616,24 @@ def _filled_pauses(
             continue
         spans.append([word.start, word.end])
         neighbours.append([previous_end if index else 0.0, math.inf])
-    if silences is not None:
-        widened: list[list[float]] = []
-        for (start, end), (left_word, right_word) in zip(spans, neighbours, strict=True):
-            sound = [(a, b) for a, b in held if min(b, end) - max(a, start) > 0]
-            if sound:  # a held sound: its own edges (its silences are shorter than these)
-                widened.append([min(start, sound[0][0]), max(end, sound[-1][1])])
-                continue
-            left = max([left_word, *(b for a, b in silences if b <= start + 0.02)])
-            right = min([right_word, *(a for a, b in silences if a >= end - 0.02)])
-            if math.isinf(right):
-                right = end  # nothing after it: keep the recogniser's edge
-            left, right = min(left, start), max(right, end)
-            if right - left >= _MIN_FILLER_SECONDS:
-                widened.append([left, right])
-        spans = widened
-    return [(round(start, 3), round(end, 3)) for start, end in spans]
+    if silences is None:
+        return [(round(start, 3), round(end, 3)) for start, end in spans]
+    widened: list[list[float]] = [[a, b] for a, b in held]
+    for (start, end), (left_word, right_word) in zip(spans, neighbours, strict=True):
+        left = max([left_word, *(b for a, b in silences if b <= start + 0.02)])
+        right = min([right_word, *(a for a, b in silences if a >= end - 0.02)])
+        if math.isinf(right):
+            right = end  # nothing after it: keep the recogniser's edge
+        left, right = min(left, start), max(right, end)
+        if right - left >= _MIN_FILLER_SECONDS:
+            widened.append([left, right])
+    merged: list[list[float]] = []
+    for start, end in sorted(widened):
+        if merged and start < merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    return [(round(start, 3), round(end, 3)) for start, end in merged]
 
 
 def find_repairs(answer: AnswerText) -> list[Repair]:

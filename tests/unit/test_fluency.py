@@ -439,9 +439,9 @@ def test_a_flite_recording_has_a_plausible_speech_rate() -> None:
 
 
 def test_audio_widens_a_hesitation_and_drops_a_filler_inside_a_word() -> None:
-    # sound 0-1.0 ("I went"), silence, sound 1.5-1.9 (the hesitation), silence, sound 2.4-3.8
+    # words 0-1.0 ("I went"), silence, sound 1.5-1.9 (the hesitation), silence, sound 2.4-3.8
     # (longer than a held sound can be)
-    pcm = _tone_bursts([("tone", 1.0), ("gap", 0.5), ("tone", 0.4), ("gap", 0.5), ("tone", 1.4)])
+    pcm = _tone_bursts([("speech", 1.0), ("gap", 0.5), ("tone", 0.4), ("gap", 0.5), ("tone", 1.4)])
     words = (
         TimedWord(text="I", start=0.0, end=0.4),
         TimedWord(text="uh", start=0.41, end=0.45, filled_pause=True),  # inside "I went"
@@ -504,6 +504,83 @@ def test_other_sounds_between_silences_stay_words(middle: str, word_end: float, 
 
     assert measured.answers[0].filled_pauses == (), why
     assert measured.metrics["words"] == 5, why
+
+
+def _hesitation_case(
+    middle: list[tuple[str, float]], heard: list[tuple[str, float, float]]
+) -> AnswerText:
+    """Words (0-1.0 s), 0.5 s of silence, ``middle`` from 1.5 s, 0.5 s of silence, words;
+    ``heard`` is what the recogniser made of the middle (text, start, end)."""
+    middle_seconds = sum(seconds for _, seconds in middle)
+    after = 1.5 + middle_seconds + 0.5
+    words = (
+        TimedWord(text="I", start=0.0, end=0.3),
+        TimedWord(text="think", start=0.3, end=1.0),
+        *(
+            TimedWord(text=text, start=start, end=end, filled_pause=text in {"uh", "er", "um"})
+            for text, start, end in heard
+        ),
+        TimedWord(text="cities", start=after, end=after + 0.6),
+        TimedWord(text="grow", start=after + 0.6, end=after + 1.4),
+    )
+    text = " ".join(word.text for word in words)
+    return AnswerText(turn_id="t", part=1, text=text, words=words)
+
+
+def _hesitation_audio(middle: list[tuple[str, float]]) -> bytes:
+    return _tone_bursts([("speech", 1.0), ("gap", 0.5), *middle, ("gap", 0.5), ("speech", 1.4)])
+
+
+@pytest.mark.parametrize(
+    ("heard", "why"),
+    [
+        ([], "the recogniser heard nothing in it"),
+        ([("the", 1.48, 1.7), ("er", 1.7, 2.0)], "a word and a filler: the word was its start"),
+        ([("uh", 1.5, 1.6), ("uh", 1.9, 2.0)], "two fillers far apart in one sound"),
+    ],
+)
+def test_a_held_sound_is_one_hesitation_with_its_own_edges(
+    heard: list[tuple[str, float, float]], why: str
+) -> None:
+    middle = [("tone", 0.5)]
+    answer = _hesitation_case(middle, heard)
+
+    measured = fluency_profile([answer], {"t": _hesitation_audio(middle)})
+
+    assert measured.answers[0].filled_pauses == ((1.5, 2.0),), why
+    assert measured.metrics["words"] == 4, why  # "the" was the hesitation's start, not a word
+
+
+def test_the_hum_of_um_after_a_short_dip_belongs_to_the_hesitation() -> None:
+    # The vowel held 0.4 s, a 40 ms dip below the silence threshold, then 0.1 s of hum.
+    middle = [("tone", 0.4), ("gap", 0.04), ("tone", 0.1)]
+    answer = _hesitation_case(middle, [("them", 1.5, 1.9)])
+
+    filled = fluency_profile([answer], {"t": _hesitation_audio(middle)}).answers[0].filled_pauses
+
+    assert len(filled) == 1
+    assert filled[0][0] == pytest.approx(1.5, abs=0.02)
+    assert filled[0][1] == pytest.approx(2.04, abs=0.02)
+
+
+def test_a_word_after_a_held_sound_is_not_its_hum() -> None:
+    # As above, but the recogniser heard a word in the short sound after the dip.
+    middle = [("tone", 0.4), ("gap", 0.04), ("tone", 0.1)]
+    answer = _hesitation_case(middle, [("them", 1.5, 1.9), ("a", 1.94, 2.04)])
+
+    filled = fluency_profile([answer], {"t": _hesitation_audio(middle)}).answers[0].filled_pauses
+
+    assert len(filled) == 1
+    assert filled[0][1] == pytest.approx(1.9, abs=0.02)
+
+
+def test_held_sounds_parted_by_silence_are_two_hesitations() -> None:
+    middle = [("tone", 0.4), ("gap", 0.12), ("tone", 0.4)]
+    answer = _hesitation_case(middle, [("uh", 1.5, 1.9), ("er", 2.02, 2.42)])
+
+    filled = fluency_profile([answer], {"t": _hesitation_audio(middle)}).answers[0].filled_pauses
+
+    assert len(filled) == 2
 
 
 def test_audio_that_cannot_tell_silence_from_speech_falls_back_on_word_gaps() -> None:
