@@ -551,27 +551,25 @@ def test_a_held_sound_is_one_hesitation_with_its_own_edges(
     assert measured.metrics["words"] == 4, why  # "the" was the hesitation's start, not a word
 
 
-def test_the_hum_of_um_after_a_short_dip_belongs_to_the_hesitation() -> None:
-    # The vowel held 0.4 s, a 40 ms dip below the silence threshold, then 0.1 s of hum.
+@pytest.mark.parametrize(
+    ("heard", "end", "why"),
+    [
+        ([("them", 1.5, 1.9)], 2.04, "the hum after the dip is the end of the um"),
+        ([("them", 1.5, 1.9), ("a", 1.94, 2.04)], 1.9, "a word heard in it: not a hum"),
+    ],
+)
+def test_the_hum_of_um_after_a_short_dip_belongs_to_the_hesitation(
+    heard: list[tuple[str, float, float]], end: float, why: str
+) -> None:
+    # The vowel held 0.4 s, a 40 ms dip below the silence threshold, then 0.1 s of sound.
     middle = [("tone", 0.4), ("gap", 0.04), ("tone", 0.1)]
-    answer = _hesitation_case(middle, [("them", 1.5, 1.9)])
+    answer = _hesitation_case(middle, heard)
 
     filled = fluency_profile([answer], {"t": _hesitation_audio(middle)}).answers[0].filled_pauses
 
-    assert len(filled) == 1
-    assert filled[0][0] == pytest.approx(1.5, abs=0.02)
-    assert filled[0][1] == pytest.approx(2.04, abs=0.02)
-
-
-def test_a_word_after_a_held_sound_is_not_its_hum() -> None:
-    # As above, but the recogniser heard a word in the short sound after the dip.
-    middle = [("tone", 0.4), ("gap", 0.04), ("tone", 0.1)]
-    answer = _hesitation_case(middle, [("them", 1.5, 1.9), ("a", 1.94, 2.04)])
-
-    filled = fluency_profile([answer], {"t": _hesitation_audio(middle)}).answers[0].filled_pauses
-
-    assert len(filled) == 1
-    assert filled[0][1] == pytest.approx(1.9, abs=0.02)
+    assert len(filled) == 1, why
+    assert filled[0][0] == pytest.approx(1.5, abs=0.02), why
+    assert filled[0][1] == pytest.approx(end, abs=0.02), why
 
 
 def test_held_sounds_parted_by_silence_are_two_hesitations() -> None:
