@@ -9,6 +9,11 @@ words) - log10 P(word)``: positive when the previous words make it expected ("ma
 - ``lm_odd_share``: the share of words whose gain is below -1 (ten times less likely than on
   their own).
 
+``sentence_break_odds`` asks the same model another question: between two stretches of
+words with no punctuation (a transcript), is a sentence more likely to end and another to
+begin than the words to run on? (The "hidden event" reading of an n-gram model used to
+segment speech into sentences.)
+
 On ELLIPSE essays the mean gain alone correlates at about 0.6 with the human Grammar score and
 0.45 with Vocabulary: it sees agreement, article, preposition and collocation slips that no
 short rule list covers. It is a measure for calibration only, never shown to the learner as
@@ -87,6 +92,34 @@ def _gains(words: Sequence[str], model: Any) -> list[float]:
             gains.append((model.prob([word, *context]) - alone) * _LOG10_PER_UNIT)
         history.append(word)
     return gains
+
+
+def sentence_break_odds(before: Sequence[str], after: Sequence[str]) -> float | None:
+    """log10 of how much likelier a sentence break is between ``before`` and ``after``
+    (lower-case words; the last two and the first two count) than the words running on:
+    P(end | before) P(after | start) / P(after | before). None without the model, or when a
+    word either side of the gap is one it does not know."""
+    loaded = _model()
+    if loaded is None or not before or not after:
+        return None
+    model = loaded[0]
+    left, right = list(before[-HISTORY:]), list(after[:HISTORY])
+
+    def logprob(word: str, history: Sequence[str]) -> float:
+        context = list(history[-HISTORY:])[::-1]  # most recent first, as pocketsphinx wants
+        return float(model.prob([word, *context])) * _LOG10_PER_UNIT
+
+    with _lock:  # one model shared by the request threads of an instance
+        if any(model.prob([word]) < _UNKNOWN_BELOW for word in (left[-1], right[0])):
+            return None
+        # A word it does not know further out is left out of the history.
+        left = [w for w in left if model.prob([w]) >= _UNKNOWN_BELOW]
+        right = right[:1] + [w for w in right[1:] if model.prob([w]) >= _UNKNOWN_BELOW]
+        broken = logprob("</s>", left) + sum(
+            logprob(word, ["<s>", *right[:k]]) for k, word in enumerate(right)
+        )
+        joined = sum(logprob(word, [*left, *right[:k]]) for k, word in enumerate(right))
+    return broken - joined
 
 
 def naturalness(parts: Sequence[Passage]) -> dict[str, float]:

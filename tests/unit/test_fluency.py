@@ -176,6 +176,11 @@ def test_cut_off_word_then_restart_is_a_self_correction() -> None:
         ("I like my flat [0.5] my hometown is small", ["boundary"]),
         # between content words with nothing to mark a clause
         ("my favourite [0.5] season", ["mid_clause"]),
+        # no rule decides: the language model finds a sentence break likely, or not
+        ("when I was young [0.5] the library near my house", ["boundary"]),
+        ("I moved to a big company [0.5] reading the news", ["boundary"]),
+        ("my sister lives [0.5] in London", ["mid_clause"]),
+        ("the weather was so [0.5] cold that", ["mid_clause"]),
         # filled pauses are looked through
         (
             "I went to the [0.3] um [0.3] park [0.4] uh [0.4] because",
