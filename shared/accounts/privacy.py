@@ -1,7 +1,9 @@
 """A user's right to their data: export everything, or erase everything.
 
 Both walk ``shared.accounts.personal_data``: what export shows is exactly what erasure
-removes. Erasure order: blobs, then documents (children before parents), then the audit
+removes. Erasure order: each session is marked ``erasing`` (scoring, which may still be
+running on it, writes nothing more once it sees the mark: ``shared.scoring.documents``),
+then blobs, then documents (children before parents), then the audit
 records about the user get a pseudonym instead of the uid, then the one erasure record is
 written, then refresh tokens are revoked and the account deleted. Every step is idempotent and
 finds its work from the uid alone, so a retry after a partial failure finishes the job, and a
@@ -25,7 +27,8 @@ from shared.accounts.personal_data import (
 from shared.bootstrap import Container
 from shared.logging import get_logger
 from shared.models.identity import Caller
-from shared.ports import Document, DocumentStore
+from shared.ports import Document, DocumentStore, Transaction
+from shared.scoring.documents import ERASING
 
 __all__ = ["account_still_exists", "erase_account", "export_account"]
 
@@ -99,6 +102,18 @@ def account_still_exists(container: Container, token: str, caller: Caller) -> bo
     return True
 
 
+def _mark_erasing(store: DocumentStore, session_id: str) -> None:
+    """Mark the session ``erasing`` (in a transaction: a session deleted meanwhile stays
+    deleted, never comes back as a document holding only the mark)."""
+    path = f"sessions/{session_id}"
+
+    def mark(transaction: Transaction) -> None:
+        if transaction.get(path) is not None:
+            transaction.set(path, {ERASING: True}, merge=True)
+
+    store.run_transaction(mark)
+
+
 def _pseudonymise(store: DocumentStore, document: Document, uid: str, alias: str) -> bool:
     data = document.data
     update: dict[str, Any] = {}
@@ -132,13 +147,15 @@ def erase_account(
     uid = caller.uid
     alias = audit.pseudonym(uid, settings.privacy_pepper)
     deleted: dict[str, int] = {}
+    session_ids = _session_ids(store, uid)
+    for session_id in session_ids:
+        _mark_erasing(store, session_id)
     for blob_location in BLOB_LOCATIONS:
         bucket = getattr(settings, blob_location.bucket_setting)
         names = container.blobs.list_names(bucket, blob_location.prefix_for(uid))
         for name in names:
             container.blobs.delete(bucket, name)
         deleted[blob_location.name] = len(names)
-    session_ids = _session_ids(store, uid)
     pseudonymised = 0
     for location in DOCUMENT_LOCATIONS:
         count = _erase_documents(store, location, uid, session_ids, alias)

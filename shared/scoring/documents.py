@@ -22,6 +22,12 @@ teachers and the app's listeners read; ``promote`` moves them to a generation in
 transaction, only forward, and only to a complete generation (its deep analysis exists) once
 something is visible: a regrade never takes a result away, and a stale generation never
 replaces a newer one. Status writes name their generation and are ignored for any other.
+
+Erasure. An account erasure first marks each session ``erasing`` and only then sweeps its
+records and the session itself (``shared.accounts.privacy``). Every scoring write here
+reads the session in the same transaction and writes nothing once it is gone or marked, so
+a scoring run still busy when the learner erases their account (phase 2 takes a minute)
+cannot leave records behind: it stops with ``SessionErased``, a permanent failure.
 """
 
 from __future__ import annotations
@@ -32,10 +38,12 @@ from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.events import PermanentFailure
 from shared.models.assessment import Criterion, Evidence, GrammarCheck, GrammarIssue
 from shared.ports import Document, DocumentStore, Transaction
 
 __all__ = [
+    "ERASING",
     "SCORING_VERSION",
     "BetterAlternative",
     "CriterionScore",
@@ -48,6 +56,7 @@ __all__ = [
     "RegradeRecord",
     "ScoringState",
     "ScoringStatus",
+    "SessionErased",
     "Summary",
     "TimedGrammarCheck",
     "TimedGrammarIssue",
@@ -56,12 +65,14 @@ __all__ = [
     "deep_path",
     "finite_metrics",
     "generation_of",
+    "live",
     "promote",
     "release_completion",
     "requested_generation",
     "scoring_state",
     "summary_path",
     "versions_of",
+    "write_record",
 ]
 
 # Bump when the shape or the way a band is reached changes: stored results say what made them.
@@ -69,6 +80,17 @@ SCORING_VERSION: Final = "scoring-1"
 
 ScoringStatus = Literal["scoring", "summary_ready", "analysis_ready", "failed"]
 JudgeKind = Literal["model", "offline", "unavailable"]
+
+# Set on a session by an account erasure before it deletes anything of the session's.
+ERASING: Final = "erasing"
+
+
+class SessionErased(PermanentFailure):
+    """The session was erased (or is being erased) while it was being scored."""
+
+    code = "session_erased"
+    default_message = "The session was erased with its owner's account: nothing to score."
+
 
 # The order a status may move in; ``failed`` sits beside ``scoring`` (see ``advance_status``).
 _RANK: Final[dict[str, int]] = {
@@ -311,6 +333,39 @@ def versions_of(
     return dict(sorted(versions.items()))
 
 
+def live(found: Document | None) -> bool:
+    """Whether a session document is there and not being erased."""
+    return found is not None and not found.data.get(ERASING)
+
+
+def write_record(
+    store: DocumentStore,
+    session_id: str,
+    path: str,
+    data: dict[str, Any],
+    *,
+    first_only: bool = False,
+) -> bool:
+    """Write one of the session's records at ``path`` while the session is live, in one
+    transaction with the session's read. ``first_only``: only when nothing is there yet
+    (the deep analysis); returns whether this call wrote it.
+
+    Raises:
+        SessionErased: the session is gone or being erased (nothing was written).
+    """
+    session = f"sessions/{session_id}"
+
+    def write(transaction: Transaction) -> bool:
+        if not live(transaction.get(session)):
+            raise SessionErased(details={"session_id": session_id})
+        if first_only and transaction.get(path) is not None:
+            return False
+        transaction.set(path, data)
+        return True
+
+    return store.run_transaction(write)
+
+
 def advance_status(
     store: DocumentStore,
     session_id: str,
@@ -330,7 +385,7 @@ def advance_status(
 
     def move(transaction: Transaction) -> bool:
         found = transaction.get(path)
-        if found is None or requested_generation(found.data) != generation:
+        if found is None or not live(found) or requested_generation(found.data) != generation:
             return False
         current = scoring_state(found.data)
         if current is not None:
@@ -355,7 +410,7 @@ def claim_completion(
 
     def claim(transaction: Transaction) -> bool:
         found = transaction.get(path)
-        if found is None or requested_generation(found.data) != generation:
+        if found is None or not live(found) or requested_generation(found.data) != generation:
             return False
         current = scoring_state(found.data)
         if current is not None and current.completed_published:
@@ -376,7 +431,7 @@ def release_completion(store: DocumentStore, session_id: str, *, generation: int
 
     def release(transaction: Transaction) -> None:
         found = transaction.get(path)
-        if found is None or requested_generation(found.data) != generation:
+        if found is None or not live(found) or requested_generation(found.data) != generation:
             return
         transaction.set(path, {"scoring": {"completed_published": False}}, merge=True)
 
@@ -393,6 +448,8 @@ def promote(store: DocumentStore, session_id: str, generation: int) -> bool:
     """
 
     def move(transaction: Transaction) -> bool:
+        if not live(transaction.get(f"sessions/{session_id}")):
+            return False  # erased meanwhile: nothing may be written under it
         own_summary = transaction.get(summary_path(session_id, generation))
         own_deep = transaction.get(deep_path(session_id, generation))
         shown_summary = transaction.get(summary_path(session_id))

@@ -30,6 +30,7 @@ from shared.models.identity import Caller
 from shared.ports import Transaction
 from shared.scoring.documents import (
     RegradeRecord,
+    live,
     requested_generation,
     scoring_state,
     summary_path,
@@ -185,7 +186,7 @@ def _publish(container: Container, session_id: str, started: RegradeStarted) -> 
     store = container.store
     path = session_path(session_id)
     found = store.get(path)
-    if found is None:  # erased between the transaction and now: nothing left to grade
+    if found is None or not live(found):  # erased since the transaction: nothing to grade
         return
     payload, attributes = finished_event(session_from(found))
     payload["generation"] = started.generation
@@ -193,10 +194,15 @@ def _publish(container: Container, session_id: str, started: RegradeStarted) -> 
     container.events.publish(
         container.settings.topic_session_finished, payload, attributes=attributes
     )
+
+    def mark(transaction: Transaction) -> None:
+        if live(transaction.get(path)):  # never brings back a session erased meanwhile
+            transaction.set(
+                path,
+                {"scoring": {"regrades": {started.regrade_id: {"published": True}}}},
+                merge=True,
+            )
+
     with contextlib.suppress(errors.DependencyUnavailable):
         # Lost: a retry publishes again, which scoring takes as a duplicate of this generation.
-        store.set(
-            path,
-            {"scoring": {"regrades": {started.regrade_id: {"published": True}}}},
-            merge=True,
-        )
+        store.run_transaction(mark)

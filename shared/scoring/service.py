@@ -29,7 +29,9 @@ from shared.events import PermanentFailure
 from shared.logging import bound_context, get_logger
 from shared.scoring import analyzers
 from shared.scoring.documents import (
+    ERASING,
     DeepAnalysis,
+    SessionErased,
     Summary,
     advance_status,
     claim_completion,
@@ -40,6 +42,7 @@ from shared.scoring.documents import (
     requested_generation,
     summary_path,
     versions_of,
+    write_record,
 )
 from shared.scoring.inputs import load_finished_session, load_inputs
 from shared.scoring.phase1 import summarise
@@ -72,10 +75,13 @@ def _session(
     container: Container, session_id: str, generation: int
 ) -> tuple[SessionDocument, dict[str, Any]]:
     try:
-        return load_finished_session(container.store, session_id)
+        session, data = load_finished_session(container.store, session_id)
     except PermanentFailure as failure:
         _fail(container, session_id, failure, generation)
         raise
+    if data.get(ERASING):
+        raise SessionErased(details={"session_id": session_id})
+    return session, data
 
 
 def _superseded(session_id: str, data: dict[str, Any], generation: int) -> bool:
@@ -115,7 +121,12 @@ def _write_summary(container: Container, session: SessionDocument, generation: i
     summary = phase1.summary.model_copy(update={"generation": generation})
     summary.versions = versions_of(summary, extra=analyzers.component_versions(deep=False))
     # Deterministic: a duplicate run of this generation writes the same document again.
-    store.set(summary_path(session.session_id, generation), summary.model_dump(mode="python"))
+    write_record(
+        store,
+        session.session_id,
+        summary_path(session.session_id, generation),
+        summary.model_dump(mode="python"),
+    )
     promote(store, session.session_id, generation)
     advance_status(
         store, session.session_id, "summary_ready", container.clock.now(), generation=generation
@@ -206,8 +217,12 @@ def analyze_session(
                 summary, analysis, extra=analyzers.component_versions(deep=True)
             )
             # The model is not deterministic: the first complete analysis of a generation wins.
-            created = store.create(
-                deep_path(session_id, generation), analysis.model_dump(mode="python")
+            created = write_record(
+                store,
+                session_id,
+                deep_path(session_id, generation),
+                analysis.model_dump(mode="python"),
+                first_only=True,
             )
             log.info(
                 "deep_analysis_written" if created else "deep_analysis_already_there",

@@ -11,6 +11,7 @@ from shared import errors
 from shared.accounts.audit import pseudonym
 from shared.bootstrap import get_container
 from shared.scoring import phase2, service
+from shared.scoring.documents import SessionErased
 from tests.unit.conftest import FakeWorld
 from tests.unit.scoring_support import finish_a_test
 from tests.unit.session_support import Client, Examiner, install_examiner
@@ -201,3 +202,52 @@ def test_audit_records_of_export_carry_the_request(
     assert [(r["action"], r["request_id"], r["actor_uid"]) for r in records] == [
         ("data_exported", "export-request-1", "s-3")
     ]
+
+
+@pytest.mark.parametrize("phase", ["summary", "deep analysis"])
+def test_scoring_still_running_when_the_account_is_erased_leaves_nothing(
+    examiner: Examiner,
+    client_for: Client,
+    world: FakeWorld,
+    monkeypatch: pytest.MonkeyPatch,
+    phase: str,
+) -> None:
+    session_id = learner_with_everything(examiner, client_for, "s-1")
+    users = client_for("users")
+    # The learner erases their account while the analyzers are busy (phase 2 takes a
+    # minute): the erasure runs between scoring's read of the session and its writes.
+    name = "summarise" if phase == "summary" else "analyse"
+    busy = getattr(service, name)
+
+    def erased_meanwhile(*args: Any, **kwargs: Any) -> Any:
+        erased = users.delete("/users/me", headers=world.auth("s-1"))
+        assert erased.status_code == 200
+        return busy(*args, **kwargs)
+
+    monkeypatch.setattr(service, name, erased_meanwhile)
+    if phase == "summary":
+        world.store.delete(f"sessions/{session_id}/analysis/summary")
+        world.store.delete(f"sessions/{session_id}/analysis/summary__g1")
+        with pytest.raises(SessionErased):
+            service.score_session(get_container(), session_id)
+    else:
+        with pytest.raises(SessionErased):
+            service.analyze_session(get_container(), session_id)
+
+    assert everything_mentioning(world, "s-1") == []
+    assert not [path for path in world.store.paths() if path.startswith("sessions/")]
+
+
+def test_scoring_a_session_marked_for_erasure_writes_nothing(
+    examiner: Examiner, client_for: Client, world: FakeWorld
+) -> None:
+    session_id = learner_with_everything(examiner, client_for, "s-1")
+    before = {path: world.store.get(path) for path in world.store.paths()}
+    world.store.set(f"sessions/{session_id}", {"erasing": True}, merge=True)
+    marked = world.store.get(f"sessions/{session_id}")
+
+    with pytest.raises(SessionErased):
+        service.analyze_session(get_container(), session_id)
+
+    after = {path: world.store.get(path) for path in world.store.paths()}
+    assert after == {**before, f"sessions/{session_id}": marked}
