@@ -24,10 +24,12 @@ something is visible: a regrade never takes a result away, and a stale generatio
 replaces a newer one. Status writes name their generation and are ignored for any other.
 
 Erasure. An account erasure first marks each session ``erasing`` and only then sweeps its
-records and the session itself (``shared.accounts.privacy``). Every scoring write here
-reads the session in the same transaction and writes nothing once it is gone or marked, so
-a scoring run still busy when the learner erases their account (phase 2 takes a minute)
-cannot leave records behind: it stops with ``SessionErased``, a permanent failure.
+records and the session itself (``shared.accounts.privacy``). Status writes read the
+session in their transaction and change nothing once it is gone or marked; record writes
+check the session after writing and take back what they wrote (``write_record``,
+``ensure_live``). So a scoring run still busy when the learner erases their account (phase
+2 takes a minute) cannot leave records behind: it stops with ``SessionErased``, a permanent
+failure.
 """
 
 from __future__ import annotations
@@ -63,6 +65,7 @@ __all__ = [
     "advance_status",
     "claim_completion",
     "deep_path",
+    "ensure_live",
     "finite_metrics",
     "generation_of",
     "live",
@@ -346,24 +349,35 @@ def write_record(
     *,
     first_only: bool = False,
 ) -> bool:
-    """Write one of the session's records at ``path`` while the session is live, in one
-    transaction with the session's read. ``first_only``: only when nothing is there yet
-    (the deep analysis); returns whether this call wrote it.
+    """Write one of the session's records at ``path``, then make sure the session is still
+    live. ``first_only``: only when nothing is there yet (the deep analysis); returns whether
+    this call wrote it.
+
+    Write, then check (no transaction, so concurrent scoring runs do not queue on the
+    session document): an erasure marks the session before it sweeps, and the mark stays
+    until the session is deleted, so a live session read after the write means the sweep
+    is still to come and will take the record; otherwise the record is removed here.
 
     Raises:
-        SessionErased: the session is gone or being erased (nothing was written).
+        SessionErased: the session is gone or being erased (nothing is left written).
     """
-    session = f"sessions/{session_id}"
+    if first_only:
+        written = store.create(path, data)
+    else:
+        store.set(path, data)
+        written = True
+    ensure_live(store, session_id, path)
+    return written
 
-    def write(transaction: Transaction) -> bool:
-        if not live(transaction.get(session)):
-            raise SessionErased(details={"session_id": session_id})
-        if first_only and transaction.get(path) is not None:
-            return False
-        transaction.set(path, data)
-        return True
 
-    return store.run_transaction(write)
+def ensure_live(store: DocumentStore, session_id: str, *paths: str) -> None:
+    """After writing ``paths`` under the session: remove them and raise SessionErased when
+    the session is gone or being erased (see ``write_record``)."""
+    if live(store.get(f"sessions/{session_id}")):
+        return
+    for path in paths:
+        store.delete(path)
+    raise SessionErased(details={"session_id": session_id})
 
 
 def advance_status(
@@ -448,8 +462,6 @@ def promote(store: DocumentStore, session_id: str, generation: int) -> bool:
     """
 
     def move(transaction: Transaction) -> bool:
-        if not live(transaction.get(f"sessions/{session_id}")):
-            return False  # erased meanwhile: nothing may be written under it
         own_summary = transaction.get(summary_path(session_id, generation))
         own_deep = transaction.get(deep_path(session_id, generation))
         shown_summary = transaction.get(summary_path(session_id))

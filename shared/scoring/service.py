@@ -36,6 +36,7 @@ from shared.scoring.documents import (
     advance_status,
     claim_completion,
     deep_path,
+    ensure_live,
     generation_of,
     promote,
     release_completion,
@@ -127,7 +128,8 @@ def _write_summary(container: Container, session: SessionDocument, generation: i
         summary_path(session.session_id, generation),
         summary.model_dump(mode="python"),
     )
-    promote(store, session.session_id, generation)
+    if promote(store, session.session_id, generation):
+        ensure_live(store, session.session_id, summary_path(session.session_id))
     advance_status(
         store, session.session_id, "summary_ready", container.clock.now(), generation=generation
     )
@@ -234,6 +236,7 @@ def analyze_session(
             )
         # Also on a repeat: a run that died between its create and this still shows its work.
         if promote(store, session_id, generation):
+            ensure_live(store, session_id, summary_path(session_id), deep_path(session_id))
             log.info("results_promoted", generation=generation)
         if claim_completion(store, session_id, container.clock.now(), generation=generation):
             _announce(container, session_id, generation)
