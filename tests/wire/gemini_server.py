@@ -46,7 +46,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from tests.wire.local_server import LocalServer, QuietJsonHandler
+from tests.wire.local_server import QuietJsonHandler, RecordingServer
 
 DEFAULT_QUESTION = "Why do you think that is the case for most people?"
 DEFAULT_TEXT = "Understood."
@@ -210,22 +210,12 @@ class _State:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-class GeminiServer(LocalServer):
+class GeminiServer(RecordingServer[RecordedRequest]):
     """The fake service on 127.0.0.1 and a free port, in a background thread."""
 
     def __init__(self) -> None:
         self._state = _State()
-        state = self._state
-
-        class Handler(_Handler):
-            server_state = state
-
-        super().__init__(Handler)
-
-    @property
-    def requests(self) -> list[RecordedRequest]:
-        with self._state.lock:
-            return list(self._state.requests)
+        super().__init__(_Handler, self._state)
 
     def fail_next(
         self, status: int, *, times: int = 1, message: str = "", delay_seconds: float = 0.0

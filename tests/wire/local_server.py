@@ -1,12 +1,13 @@
 """The plumbing every wire fake shares: a threaded HTTP server on 127.0.0.1 and a free port,
-run in a background thread, and a quiet handler that reads JSON bodies."""
+run in a background thread, a quiet handler that reads JSON bodies, and a server whose
+handler sees one shared state holding the requests it recorded."""
 
 from __future__ import annotations
 
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Self
+from typing import Any, Generic, Protocol, Self, TypeVar
 
 
 class LocalServer:
@@ -55,3 +56,29 @@ class QuietJsonHandler(BaseHTTPRequestHandler):
             return json.loads(raw or b"{}")
         except ValueError:
             return None
+
+
+Recorded = TypeVar("Recorded")
+
+
+class RecordingState(Protocol[Recorded]):
+    """What a wire fake's state holds at least: the requests it saw, under its lock."""
+
+    requests: list[Recorded]
+    lock: threading.Lock
+
+
+class RecordingServer(LocalServer, Generic[Recorded]):
+    """A server whose ``handler`` class sees ``state`` as ``server_state``; ``requests`` is
+    a copy of what it recorded so far."""
+
+    def __init__(
+        self, handler: type[BaseHTTPRequestHandler], state: RecordingState[Recorded]
+    ) -> None:
+        self._recording = state
+        super().__init__(type(handler.__name__, (handler,), {"server_state": state}))
+
+    @property
+    def requests(self) -> list[Recorded]:
+        with self._recording.lock:
+            return list(self._recording.requests)

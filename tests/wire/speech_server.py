@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
 
-from tests.wire.local_server import LocalServer, QuietJsonHandler
+from tests.wire.local_server import QuietJsonHandler, RecordingServer
 
 INLINE_LIMIT_BYTES = 10 * 1024 * 1024
 SYNC_LIMIT_SECONDS = 60.0
@@ -174,7 +174,7 @@ class _State:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-class SpeechServer(LocalServer):
+class SpeechServer(RecordingServer[RecordedRequest]):
     """The fake service on 127.0.0.1 and a free port, in a background thread.
 
     Args:
@@ -183,17 +183,7 @@ class SpeechServer(LocalServer):
 
     def __init__(self, *, responder: Responder = silence) -> None:
         self._state = _State(responder=responder)
-        state = self._state
-
-        class Handler(_Handler):
-            server_state = state
-
-        super().__init__(Handler)
-
-    @property
-    def requests(self) -> list[RecordedRequest]:
-        with self._state.lock:
-            return list(self._state.requests)
+        super().__init__(_Handler, self._state)
 
     def answer(
         self, body: dict[str, Any], *, status: int = 200, delay_seconds: float = 0.0

@@ -33,7 +33,7 @@ from typing import Any
 import av
 import numpy as np
 
-from tests.wire.local_server import LocalServer, QuietJsonHandler
+from tests.wire.local_server import QuietJsonHandler, RecordingServer
 
 INPUT_LIMIT_BYTES = 5000
 NATURAL_SAMPLE_RATE_HZ = 24000
@@ -98,7 +98,7 @@ class _State:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-class TtsServer(LocalServer):
+class TtsServer(RecordingServer[RecordedRequest]):
     """The fake service on 127.0.0.1 and a free port, in a background thread.
 
     Args:
@@ -108,17 +108,7 @@ class TtsServer(LocalServer):
 
     def __init__(self, *, seconds_per_word: float = 0.3) -> None:
         self._state = _State(seconds_per_word=seconds_per_word)
-        state = self._state
-
-        class Handler(_Handler):
-            server_state = state
-
-        super().__init__(Handler)
-
-    @property
-    def requests(self) -> list[RecordedRequest]:
-        with self._state.lock:
-            return list(self._state.requests)
+        super().__init__(_Handler, self._state)
 
     def fail_next(self, status: int, *, times: int = 1, message: str = "") -> None:
         """Answer the next ``times`` requests with ``status`` and a Google error body."""
